@@ -1,0 +1,222 @@
+"""The daemon's configuration: one frozen model per component, from a TOML file plus the
+environment (`TRADEFLY__RISK__MAX_DAILY_LOSS_PCT=0.02` overrides `[risk] max_daily_loss_pct`).
+
+Secrets (API keys, tokens) are accepted only from the environment or a secrets directory,
+never from the TOML file, so a config can be shared or committed safely.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from brokers.paper import PaperConfig
+from risk.config import RiskConfig
+
+LIVE_CONFIRM_ENV = "TRADEFLY_LIVE_CONFIRM"
+LIVE_CONFIRM_VALUE = "yes-real-money"
+
+#: Dotted paths of fields that hold secrets: refused in the file, masked when printed.
+SECRET_FIELDS = (
+    "alpaca.api_key", "alpaca.secret_key", "telegram.token", "massive.api_key",
+    "massive.s3_access_key", "massive.s3_secret_key", "http.token",
+)
+
+
+class ConfigError(ValueError):
+    """An invalid configuration; the message names the field and the bad value."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ReplayConfig(Section):
+    folder: Path = Field(Path("data/replay"), description="Folder of recorded days.")
+    underlyings: list[str] = Field(["GOOG"], description="Underlyings to replay.")
+    days: list[date] = Field([date(2015, 12, 24)], description="Sessions to replay, in order.")
+    speed: float = Field(
+        0.0, ge=0, description="Replay speed vs real time (60 = a minute per second); "
+        "0 = as fast as possible.")
+    reset_state: bool = Field(
+        True, description="Start each replay run from empty books (store and paper ledger).")
+
+
+class FeedConfig(Section):
+    kind: Literal["replay", "massive", "alpaca"] = Field(
+        "replay", description="Where market data comes from.")
+    stale_after_seconds: float = Field(
+        30.0, gt=0, description="A live feed silent this long is stale; entries stop.")
+
+
+class StoreConfig(Section):
+    url: str = Field("sqlite:///var/tradefly.db",
+                     description="SQLAlchemy URL: SQLite (WAL) or postgresql+psycopg://…")
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        "NORMAL", description="NORMAL survives a process crash (kill -9); FULL also a power "
+        "loss, at about a millisecond per write.")
+
+
+class OrdersConfig(Section):
+    client_id_prefix: str = Field("tf", pattern=r"^[A-Za-z0-9]{1,8}$",
+                                  description="Prefix of our client order ids.")
+    flatten_before_close_minutes: int = Field(
+        5, ge=0, description="Close every position this many minutes before the session "
+        "closes (early closes included); 0 disables.")
+    no_entries_before_close_minutes: int = Field(
+        15, ge=0, description="No new entries this close to the close.")
+    cancel_open_orders_on_shutdown: bool = Field(
+        True, description="On SIGTERM, cancel working orders (else leave them at the broker).")
+
+
+class HttpConfig(Section):
+    enabled: bool = Field(True, description="Serve /healthz and /metrics.")
+    host: str = Field("127.0.0.1", description="Bind address; keep it local unless "
+                      "protected.")
+    port: int = Field(8088, ge=0, le=65535, description="Port (0 = any free port).")
+    token: SecretStr | None = Field(None, description="Bearer token for anything beyond "
+                                    "localhost (environment only).")
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_logs: bool | None = Field(None, description="JSON lines; default: JSON unless on a "
+                                   "terminal.")
+
+
+class AlpacaConfig(Section):
+    api_key: SecretStr | None = None
+    secret_key: SecretStr | None = None
+    trading_url: str | None = Field(None, description="Trading REST base URL override.")
+    data_url: str | None = Field(None, description="Market-data REST base URL override.")
+    stream_url: str | None = Field(None, description="Trade-updates WebSocket URL override.")
+    timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of every call.")
+
+
+class IbkrConfig(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(4002, description="4001/4002 Gateway live/paper, 7496/7497 TWS.")
+    client_id: int = 17
+    timeout_seconds: float = Field(10.0, gt=0)
+
+
+class TelegramConfig(Section):
+    enabled: bool = False
+    token: SecretStr | None = None
+    base_url: str = Field("https://api.telegram.org/bot",
+                          description="Bot API base URL (self-hosted servers, tests).")
+
+
+class MassiveConfig(Section):
+    api_key: SecretStr | None = None
+    rest_url: str = Field("https://api.massive.com", description="REST base URL.")
+    ws_host: str = Field("socket.massive.com", description="WebSocket host[:port].")
+    s3_access_key: SecretStr | None = None
+    s3_secret_key: SecretStr | None = None
+
+
+class Settings(BaseSettings):
+    """Everything the daemon is told. Built by `load_settings`, never mutated."""
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix="TRADEFLY__", env_nested_delimiter="__",
+        nested_model_default_partial_update=True,
+    )
+
+    mode: Literal["paper", "live"] = Field(
+        "paper", description="paper (default) or live; live also needs the confirmation "
+        f"variable {LIVE_CONFIRM_ENV}={LIVE_CONFIRM_VALUE}.")
+    broker: Literal["paper", "alpaca", "ibkr"] = Field("paper", description="Where orders go.")
+    account_id: str = Field("paper-1", description="Name of these books in the store.")
+    state_dir: Path = Field(Path("var"), description="Where the paper ledger and logs live.")
+    feed: FeedConfig = FeedConfig()
+    replay: ReplayConfig = ReplayConfig()
+    store: StoreConfig = StoreConfig()
+    paper: PaperConfig = PaperConfig(ledger_path="var/paper-ledger.db")
+    risk: RiskConfig = RiskConfig()
+    orders: OrdersConfig = OrdersConfig()
+    strategies: dict[str, dict[str, Any]] = Field(
+        default_factory=lambda: {"scalping": dict[str, Any]()},
+        description="One table per strategy, validated by that strategy's config model.")
+    http: HttpConfig = HttpConfig()
+    logging: LoggingConfig = LoggingConfig()
+    alpaca: AlpacaConfig = AlpacaConfig()
+    ibkr: IbkrConfig = IbkrConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    massive: MassiveConfig = MassiveConfig()
+
+    @classmethod
+    def settings_customise_sources(
+        cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource, dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (passed as init values); secrets dir comes last.
+        return env_settings, init_settings, file_secret_settings
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Read the TOML file (if any) and the environment; raise ConfigError naming the field."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text())
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file not found: {path}") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    for dotted in SECRET_FIELDS:
+        section, key = dotted.split(".")
+        if isinstance(raw.get(section), dict) and key in raw[section]:
+            env = f"TRADEFLY__{section.upper()}__{key.upper()}"
+            raise ConfigError(f"{dotted}: secrets may not be written in the config file; "
+                              f"set {env} in the environment instead")
+    try:
+        return Settings(**raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(root)"
+        value = err.get("input")
+        shown = "***" if any(where.startswith(s) for s in SECRET_FIELDS) else repr(value)
+        if err["type"] == "extra_forbidden":
+            lines.append(f"{where}: unknown field (got {shown})")
+        else:
+            lines.append(f"{where}: {err['msg']} (got {shown})")
+    return "; ".join(lines)
+
+
+def check_live_confirmation(settings: Settings) -> None:
+    """Invariant 2: live needs the config *and* the confirmation variable, checked first."""
+    if settings.mode != "live":
+        return
+    if os.environ.get(LIVE_CONFIRM_ENV) != LIVE_CONFIRM_VALUE:
+        raise ConfigError(
+            f"mode: 'live' trades real money; set {LIVE_CONFIRM_ENV}={LIVE_CONFIRM_VALUE} to "
+            "confirm, or use mode = \"paper\"")
+    if settings.broker == "paper":
+        raise ConfigError("broker: mode 'live' needs a real broker (alpaca or ibkr)")
+
+
+def masked_dump(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets replaced by '***' (or null when unset)."""
+    data = settings.model_dump(mode="json")
+    for dotted in SECRET_FIELDS:
+        section, key = dotted.split(".")
+        if data.get(section, {}).get(key) is not None:
+            data[section][key] = "***"
+    return data

@@ -1,0 +1,321 @@
+"""The engine: the synchronous hot path from a market event to orders.
+
+event → market state → venue (paper) → brackets → strategies → sizing → risk → order manager.
+It never awaits: the daemon calls it from the event loop, the backtester calls it in a plain
+loop, with the same objects apart from the clock, the feed and the broker.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+
+from bot.brackets import Bracket, BracketBook
+from bot.config import OrdersConfig
+from bot.events import EventBus, Notice
+from bot.metrics import Metrics
+from bot.order_manager import OrderManager
+from bot.portfolio import Portfolio
+from bot.trading_control import TradingControl
+from brokers.base import MarketAware
+from brokers.orders import Fill, Intent, Order, OrderType, Side
+from market.calendar import NEW_YORK, ExchangeCalendar, Session
+from market.clock import Clock
+from market.data import Bar, Quote, Trade, quote_problem
+from market.state import MarketState
+from risk.breaker import DailyLossBreaker
+from risk.config import RiskConfig
+from risk.sizing import contracts_for_risk
+from risk.state import TradingState
+from strategies.base import FillNotice, Signal, SignalAction
+from strategies.guard import GuardedStrategy
+
+log = logging.getLogger(__name__)
+
+Event = Quote | Trade | Bar
+ONE_SIDED = frozenset({"no_ask"})
+
+
+@dataclass
+class SessionPlan:
+    session: Session
+    flatten_at: datetime
+    last_entry_at: datetime
+    flattened: bool = False
+    closed: bool = False
+
+
+@dataclass
+class DaySummary:
+    signals: int = 0
+    orders: int = 0
+    denied: int = 0
+    fills: int = 0
+    dropped_quotes: int = 0
+
+
+@dataclass
+class Engine:
+    clock: Clock
+    calendar: ExchangeCalendar
+    market: MarketState
+    strategies: list[GuardedStrategy]
+    orders: OrderManager
+    portfolio: Portfolio
+    control: TradingControl
+    risk_config: RiskConfig
+    orders_config: OrdersConfig
+    bus: EventBus
+    metrics: Metrics
+    venues: list[MarketAware] = field(default_factory=list)
+    brackets: BracketBook = field(default_factory=BracketBook)
+    summary: DaySummary = field(default_factory=DaySummary)
+    _plan: SessionPlan | None = None
+    _plan_until: datetime | None = None
+    _warned: set[tuple[str, str]] = field(default_factory=set)
+    last_event_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        self.breaker = DailyLossBreaker(self.risk_config)
+        self.orders.fill_listeners.append(self._on_fill)
+
+    # -- events ---------------------------------------------------------------------------
+    def on_event(self, event: Event) -> None:
+        self.last_event_at = event.ts
+        self._check_session(event.ts)
+        if type(event) is Quote:
+            self.on_quote(event)
+        elif type(event) is Trade:
+            self.on_trade(event)
+        elif type(event) is Bar:
+            self.on_bar(event)
+
+    def on_quote(self, quote: Quote) -> None:
+        problem = quote_problem(quote)
+        if problem is not None:
+            self._drop(quote, problem)
+            return
+        self.market.on_quote(quote)
+        for venue in self.venues:
+            venue.on_quote(quote)
+        if self.portfolio.quantity(quote.symbol) != 0:
+            self._watch_position(quote)
+        for guarded in self.strategies:
+            signals = guarded.call(guarded.strategy.on_quote, quote)
+            if signals:
+                self._handle_signals(signals)
+
+    def on_trade(self, trade: Trade) -> None:
+        self.market.on_trade(trade)
+        for venue in self.venues:
+            on_trade = getattr(venue, "on_trade", None)
+            if on_trade is not None:
+                on_trade(trade)
+        for guarded in self.strategies:
+            signals = guarded.call(guarded.strategy.on_trade, trade)
+            if signals:
+                self._handle_signals(signals)
+
+    def on_bar(self, bar: Bar) -> None:
+        self.market.on_bar(bar)
+        for guarded in self.strategies:
+            signals = guarded.call(guarded.strategy.on_bar, bar)
+            if signals:
+                self._handle_signals(signals)
+
+    def on_timer(self, now: datetime) -> None:
+        """Periodic housekeeping when no market event arrives (live): time stops, session."""
+        self._check_session(now)
+        for bracket in self.brackets.due_time_stops(now):
+            self._exit(bracket.symbol, f"time stop at {bracket.time_stop_at:%H:%M:%S}",
+                       bracket)
+
+    def _drop(self, quote: Quote, problem: str) -> None:
+        self.metrics.quotes_dropped.labels(problem).inc()
+        self.summary.dropped_quotes += 1
+        # A one-sided market is normal for deep contracts: one line in all. Corrupt values
+        # (NaN, negative, crossed) are worth a line per symbol.
+        key = ("*" if problem in ONE_SIDED else quote.symbol, problem)
+        if key not in self._warned:
+            self._warned.add(key)
+            log.warning("dropped %s quote for %s (bid %s ask %s); further ones are counted in "
+                        "tradefly_quotes_dropped, not logged", problem,
+                        "all symbols" if key[0] == "*" else quote.symbol, quote.bid, quote.ask)
+
+    # -- signals → orders -----------------------------------------------------------------
+    def _handle_signals(self, signals: list[Signal]) -> None:
+        for signal in signals:
+            self.summary.signals += 1
+            self.metrics.signals.labels(signal.strategy).inc()
+            cid = self._act_on(signal)
+            self.orders.store.add_signal(
+                signal.ts, signal.strategy, signal.symbol, signal.action.value,
+                signal.confidence, signal.entry_limit, signal.target, signal.stop,
+                signal.reason, cid)
+            self.bus.publish(Notice("signal", signal.ts,
+                                    f"{signal.strategy}: {signal.action.value} {signal.symbol} "
+                                    f"@ {signal.entry_limit:.2f} (conf {signal.confidence:.2f})"
+                                    f" — {signal.reason}", priority=0,
+                                    data={"strategy": signal.strategy, "symbol": signal.symbol,
+                                          "confidence": signal.confidence,
+                                          "reason": signal.reason}))
+
+    def _act_on(self, signal: Signal) -> str | None:
+        if signal.action is SignalAction.SELL_TO_CLOSE:
+            order = self._exit(signal.symbol, f"{signal.strategy}: {signal.reason}", None)
+            return None if order is None else order.client_order_id
+        plan = self._plan
+        if plan is not None and signal.ts >= plan.last_entry_at:
+            return None  # too close to the close: entries would be flattened at once
+        equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        quantity = max(1, contracts_for_risk(equity, signal.entry_limit, signal.stop,
+                                             self.risk_config))
+        request = self.orders.new_request(
+            signal.symbol, Side.BUY, quantity, intent=Intent.OPEN,
+            limit_price=signal.entry_limit, underlying=signal.underlying,
+            strategy=signal.strategy, reason=signal.reason)
+        order = self.orders.submit(request)
+        self.summary.orders += 1
+        if order.status.value == "denied":
+            self.summary.denied += 1
+            return order.client_order_id
+        if signal.target is not None or signal.stop is not None or signal.time_stop is not None:
+            time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None
+            self.orders.store.save_bracket(order.client_order_id, signal.symbol, signal.target,
+                                           signal.stop, time_stop_at)
+            self.brackets.add(Bracket(order.client_order_id, signal.symbol, signal.target,
+                                      signal.stop, time_stop_at))
+        return order.client_order_id
+
+    # -- positions ------------------------------------------------------------------------
+    def _watch_position(self, quote: Quote) -> None:
+        self._check_breaker(quote.ts)
+        bracket = self.brackets.get(quote.symbol)
+        if bracket is None or bracket.exit_id is not None:
+            return
+        why = bracket.trigger(quote.bid, quote.ts)
+        if why is not None:
+            self._exit(quote.symbol, why, bracket)
+
+    def _exit(self, symbol: str, why: str, bracket: Bracket | None,
+              order_type: OrderType = OrderType.MARKET) -> Order | None:
+        held = self.portfolio.quantity(symbol)
+        if held == 0 or self._exit_working(symbol):
+            return None
+        side = Side.SELL if held > 0 else Side.BUY
+        quote = self.market.quote(symbol)
+        limit = None if order_type is OrderType.MARKET or quote is None else (
+            quote.bid if side is Side.SELL else quote.ask)
+        request = self.orders.new_request(
+            symbol, side, abs(held), intent=Intent.CLOSE, order_type=order_type,
+            limit_price=limit, underlying=self.market.underlying_of.get(symbol, ""),
+            reason=why, parent_id=bracket.entry_id if bracket else None)
+        order = self.orders.submit(request)
+        self.summary.orders += 1
+        if bracket is not None and order.status.is_open:
+            bracket.exit_id = order.client_order_id
+        return order
+
+    def _exit_working(self, symbol: str) -> bool:
+        return any(o.request.symbol == symbol and o.request.intent is Intent.CLOSE
+                   for o in self.orders.open_orders())
+
+    def _on_fill(self, fill: Fill, order: Order | None) -> None:
+        self.summary.fills += 1
+        symbol = fill.symbol
+        if self.portfolio.quantity(symbol) == 0:
+            bracket = self.brackets.remove(symbol)
+            if bracket is not None:
+                self.orders.store.close_bracket(bracket.entry_id, fill.client_order_id)
+        elif order is not None and order.request.intent is Intent.CLOSE:
+            bracket = self.brackets.get(symbol)
+            if bracket is not None and order.status.is_terminal:
+                bracket.exit_id = None  # partial exit done: watch the rest again
+        notice = FillNotice(symbol, fill.side.sign * fill.quantity, fill.price, fill.ts)
+        for guarded in self.strategies:
+            guarded.call(guarded.strategy.on_fill, notice)
+        self._check_breaker(fill.ts)
+
+    def flatten(self, reason: str, symbol: str | None = None) -> list[Order]:
+        """Close every position (or one symbol's) through risk and the order manager, and
+        cancel working entries."""
+        for order in self.orders.open_orders():
+            if order.request.intent is Intent.OPEN and symbol in (None, order.request.symbol):
+                self.orders.cancel(order.client_order_id)
+        out: list[Order] = []
+        for pos in self.portfolio.open_positions():
+            if symbol is None or pos.symbol == symbol:
+                exit_order = self._exit(pos.symbol, reason, self.brackets.get(pos.symbol))
+                if exit_order is not None:
+                    out.append(exit_order)
+        return out
+
+    def _check_breaker(self, now: datetime) -> None:
+        equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        self.metrics.equity.set(equity)
+        verdict = self.breaker.evaluate(equity, self.control.start_of_day_equity,
+                                        self.control.state)
+        if verdict is None:
+            return
+        state, reason = verdict
+        self.control.set_state(state, reason, now, by_breaker=True)
+        self.metrics.trading_state.set(2 if state is TradingState.HALTED else 1)
+        if state is TradingState.HALTED:
+            self.flatten(f"breaker: {reason}")
+
+    # -- session --------------------------------------------------------------------------
+    def _check_session(self, now: datetime) -> None:
+        if self._plan_until is None or now >= self._plan_until:
+            self._roll_day(now)
+        plan = self._plan
+        if plan is None or plan.closed:
+            return
+        if not plan.flattened and now >= plan.flatten_at:
+            plan.flattened = True
+            if self.orders_config.flatten_before_close_minutes and (
+                    self.portfolio.open_positions()):
+                minutes = self.orders_config.flatten_before_close_minutes
+                self.flatten(f"end-of-day flatten {minutes} min before the "
+                             f"{plan.session.close.astimezone(NEW_YORK):%H:%M} close")
+        if now >= plan.session.close:
+            self.close_session()
+
+    def _roll_day(self, now: datetime) -> None:
+        """Called once per calendar day (New York): pick up that day's session, if any."""
+        local = now.astimezone(NEW_YORK)
+        midnight = datetime.combine(local.date() + timedelta(days=1), time(0), NEW_YORK)
+        self._plan_until = midnight.astimezone(UTC)
+        session = self.calendar.session_for(now)
+        if session is None or (self._plan is not None and self._plan.session == session):
+            return
+        if self._plan is not None and not self._plan.closed:
+            self.close_session()
+        self._plan = self._new_plan(session)
+        equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        if self.control.start_session(session.day.isoformat(), equity, now):
+            self.market.reset_session()
+
+    def _new_plan(self, session: Session) -> SessionPlan:
+        cfg = self.orders_config
+        return SessionPlan(session,
+                           session.close - timedelta(minutes=cfg.flatten_before_close_minutes),
+                           session.close - timedelta(minutes=cfg.no_entries_before_close_minutes))
+
+    def close_session(self) -> None:
+        """At the close: day orders expire, expiring options settle, the day's P&L is kept."""
+        plan = self._plan
+        if plan is None or plan.closed:
+            return
+        plan.closed = True
+        underlying_prices = {sym: q.mid for sym, q in self.market.quotes.items()
+                             if q.underlying == sym or not q.underlying}
+        for venue in self.venues:
+            expire = getattr(venue, "expire_session", None)
+            if expire is not None:
+                expire(underlying_prices)
+        equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        self.orders.store.save_daily_pnl(
+            plan.session.day.isoformat(), self.control.start_of_day_equity, equity,
+            self.portfolio.realized_pnl, self.portfolio.fees, self.portfolio.fills_seen)
+        self.orders.store.flush()

@@ -1,0 +1,37 @@
+"""Prometheus metrics, one registry per engine (so tests and backtests never share counts)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.events = Counter("tradefly_events", "Market events processed", ["kind"], registry=r)
+        self.quotes_dropped = Counter("tradefly_quotes_dropped", "Bad quotes dropped",
+                                      ["reason"], registry=r)
+        self.signals = Counter("tradefly_signals", "Signals emitted", ["strategy"], registry=r)
+        self.orders = Counter("tradefly_orders", "Orders by final or current status",
+                              ["status"], registry=r)
+        self.risk_denials = Counter("tradefly_risk_denials", "Orders denied by risk",
+                                    ["rule"], registry=r)
+        self.fills = Counter("tradefly_fills", "Fills recorded", registry=r)
+        self.store_errors = Counter("tradefly_store_errors", "Failed store writes", registry=r)
+        self.illegal_transitions = Counter("tradefly_illegal_transitions",
+                                           "Refused order status transitions", registry=r)
+        self.strategy_errors = Counter("tradefly_strategy_errors", "Strategy exceptions",
+                                       ["strategy"], registry=r)
+        self.equity = Gauge("tradefly_equity", "Equity marked at the liquidation side",
+                            registry=r)
+        self.trading_state = Gauge("tradefly_trading_state",
+                                   "0 active, 1 reducing, 2 halted", registry=r)
+        self.feed_lag = Gauge("tradefly_feed_last_event_age_seconds",
+                              "Seconds since the last market event", registry=r)
+        self.tick_to_order = Histogram(
+            "tradefly_tick_to_order_seconds", "Quote event to broker submit",
+            buckets=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3, 2e-2), registry=r)
+
+    def dropped(self, reason: str) -> float:
+        return float(self.quotes_dropped.labels(reason)._value.get())

@@ -1,0 +1,133 @@
+"""Startup and periodic reconciliation: our books against the broker's, by client order id.
+
+- A fill the broker has and we do not is adopted (recorded through the normal fill path).
+- An order we recorded but never heard back about is looked up; if the broker does not have it,
+  it was never received: it is closed as cancelled with that reason and *never resent*.
+- An order the broker has that we never recorded is adopted as external and reported.
+- Positions are compared at the end; any difference is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from bot.events import Notice
+from bot.order_manager import OrderManager
+from bot.portfolio import Portfolio, multiplier
+from bot.store.store import Store
+from brokers.base import Broker, BrokerError
+from brokers.orders import Order, OrderRequest, OrderStatus, OrderUpdate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ReconcileReport:
+    adopted_fills: list[str] = field(default_factory=list)
+    updated_orders: list[str] = field(default_factory=list)
+    never_received: list[str] = field(default_factory=list)
+    still_unknown: list[str] = field(default_factory=list)
+    external_orders: list[str] = field(default_factory=list)
+    position_differences: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not any((self.adopted_fills, self.updated_orders, self.never_received,
+                        self.still_unknown, self.external_orders, self.position_differences))
+
+    def lines(self) -> list[str]:
+        out = []
+        for label, items in (("adopted fills", self.adopted_fills),
+                             ("orders updated from broker", self.updated_orders),
+                             ("orders the broker never received (not resent)",
+                              self.never_received),
+                             ("orders still unknown (pending reconciliation)", self.still_unknown),
+                             ("external orders adopted", self.external_orders),
+                             ("position differences", self.position_differences)):
+            if items:
+                out.append(f"{label}: {', '.join(items)}")
+        return out
+
+
+def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
+    """Load our own books (open orders, positions, cash) into memory."""
+    for order in store.load_orders():
+        orders.orders[order.client_order_id] = order
+    fills = store.load_fills()
+    cash = portfolio.starting_cash
+    for f in fills:
+        cash -= f.side.sign * f.price * f.quantity * multiplier(f.symbol) + f.commission
+    portfolio.restore(store.load_positions(), cash)
+    portfolio.fills_seen = len(fills)
+
+
+async def reconcile(store: Store, broker: Broker, orders: OrderManager,
+                    portfolio: Portfolio) -> ReconcileReport:
+    report = ReconcileReport()
+    known_fills = store.fill_ids()
+    for fill in await broker.fetch_fills():
+        if fill.fill_id in known_fills:
+            continue
+        order = orders.orders.get(fill.client_order_id)
+        status = OrderStatus.PARTIALLY_FILLED
+        orders.on_update(OrderUpdate(fill.client_order_id, status, fill.ts, fill=fill))
+        report.adopted_fills.append(f"{fill.fill_id} ({fill.side} {fill.quantity} "
+                                    f"{fill.symbol} @ {fill.price:.2f})")
+        if order is None:
+            log.warning("adopted fill %s for an order we never recorded", fill.fill_id)
+    for order in list(orders.open_orders()):
+        await _reconcile_order(order, broker, orders, report)
+    await _adopt_external(broker, orders, report)
+    for bp in await broker.fetch_positions():
+        ours = portfolio.quantity(bp.symbol)
+        if ours != bp.quantity:
+            report.position_differences.append(f"{bp.symbol}: ours {ours}, broker {bp.quantity}")
+    broker_symbols = {bp.symbol for bp in await broker.fetch_positions()}
+    for pos in portfolio.open_positions():
+        if pos.symbol not in broker_symbols:
+            report.position_differences.append(f"{pos.symbol}: ours {pos.quantity}, broker 0")
+    if not report.clean:
+        text = "; ".join(report.lines())
+        log.warning("reconciliation found differences: %s", text)
+        orders.bus.publish(Notice("reconciliation", orders.clock.now(),
+                                  f"Reconciliation: {text}", priority=2))
+    store.flush()
+    return report
+
+
+async def _reconcile_order(order: Order, broker: Broker, orders: OrderManager,
+                           report: ReconcileReport) -> None:
+    cid = order.client_order_id
+    try:
+        theirs = await broker.fetch_order(cid)
+    except BrokerError as exc:
+        report.still_unknown.append(cid)
+        log.warning("could not look up %s: %s", cid, exc)
+        return
+    now = orders.clock.now()
+    if theirs is None:
+        # Recorded but never received: safe to close, never to resend.
+        orders.on_update(OrderUpdate(cid, OrderStatus.CANCELLED, now,
+                                     reason="not found at the broker after restart; not resent"))
+        report.never_received.append(cid)
+        return
+    if theirs.status is not order.status:
+        orders.on_update(OrderUpdate(cid, theirs.status, now, theirs.broker_order_id,
+                                     reason="reconciled with broker"))
+        report.updated_orders.append(f"{cid} → {theirs.status.value}")
+
+
+async def _adopt_external(broker: Broker, orders: OrderManager, report: ReconcileReport) -> None:
+    for theirs in await broker.fetch_open_orders():
+        if theirs.client_order_id in orders.orders:
+            continue
+        req = OrderRequest(theirs.client_order_id, theirs.symbol, theirs.side, theirs.quantity,
+                           limit_price=theirs.limit_price, reason="external: adopted at "
+                           "reconciliation")
+        order = Order(req, orders.clock.now(), theirs.status, theirs.filled_quantity,
+                      theirs.average_fill_price, theirs.broker_order_id)
+        orders.store.insert_order(order)
+        orders.orders[order.client_order_id] = order
+        report.external_orders.append(f"{theirs.client_order_id} {theirs.side} "
+                                      f"{theirs.quantity} {theirs.symbol}")

@@ -1,0 +1,1 @@
+"""The bot's durable books: orders, fills, positions, signals, risk decisions, trading state."""

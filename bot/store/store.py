@@ -1,0 +1,317 @@
+"""The Store: durable books behind SQLAlchemy, SQLite (WAL) by default or PostgreSQL.
+
+Order-path writes (an order before it is sent, each status change, each fill with its position)
+commit immediately, each in one transaction: after a crash the books say exactly what had
+happened. Signals and risk decisions are history, not recovery state; they commit with the next
+order-path write or on `flush()`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from sqlalchemy import Connection, create_engine, event, insert, select, update
+from sqlalchemy.engine import Engine
+
+from bot.store import schema as t
+from brokers.orders import (
+    Fill,
+    Intent,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(RuntimeError):
+    """The store could not write: new entries must stop until it can."""
+
+
+@dataclass(slots=True)
+class StoredPosition:
+    symbol: str
+    underlying: str
+    quantity: int
+    average_price: float
+    realized_pnl: float
+    fees: float
+
+
+def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
+            cur.execute("PRAGMA busy_timeout=5000")
+            cur.close()
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration (idempotent)."""
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+
+
+class Store:
+    def __init__(self, engine: Engine, account: str) -> None:
+        self.engine = engine
+        self.account = account
+        self._conn: Connection = engine.connect()
+
+    @classmethod
+    def open(cls, url: str, account: str, sqlite_synchronous: str = "NORMAL") -> Store:
+        engine = make_engine(url, sqlite_synchronous)
+        migrate(engine)
+        return cls(engine, account)
+
+    def close(self) -> None:
+        self._commit()
+        self._conn.close()
+        self.engine.dispose()
+
+    # -- transactions ---------------------------------------------------------------------
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        try:
+            if not self._conn.in_transaction():
+                self._conn.begin()
+            yield self._conn
+            self._conn.commit()
+        except Exception as exc:
+            if self._conn.in_transaction():
+                self._conn.rollback()
+            raise StoreError(f"store write failed: {exc}") from exc
+
+    def _commit(self) -> None:
+        if self._conn.in_transaction():
+            self._conn.commit()
+
+    def flush(self) -> None:
+        """Commit buffered history (signals, decisions)."""
+        try:
+            self._commit()
+        except Exception as exc:
+            raise StoreError(f"store flush failed: {exc}") from exc
+
+    # -- orders ---------------------------------------------------------------------------
+    def insert_order(self, order: Order, risk_rule: str | None = None) -> None:
+        r = order.request
+        with self._tx() as c:
+            c.execute(insert(t.orders).values(
+                client_order_id=r.client_order_id, account=self.account, symbol=r.symbol,
+                underlying=r.underlying, side=r.side.value, quantity=r.quantity,
+                order_type=r.order_type.value, limit_price=r.limit_price, intent=r.intent.value,
+                time_in_force=r.time_in_force.value, strategy=r.strategy, reason=r.reason,
+                parent_id=r.parent_id, status=order.status.value,
+                status_reason=order.status_reason, filled_quantity=order.filled_quantity,
+                average_fill_price=order.average_fill_price,
+                broker_order_id=order.broker_order_id, risk_rule=risk_rule,
+                created_at=order.created_at, updated_at=order.updated_at))
+
+    def update_order(self, order: Order) -> None:
+        with self._tx() as c:
+            c.execute(update(t.orders).where(
+                t.orders.c.client_order_id == order.client_order_id).values(
+                status=order.status.value, status_reason=order.status_reason,
+                filled_quantity=order.filled_quantity,
+                average_fill_price=order.average_fill_price,
+                broker_order_id=order.broker_order_id, updated_at=order.updated_at))
+
+    def record_fill(self, fill: Fill, order: Order | None, position: StoredPosition) -> bool:
+        """Store a fill, its order's new state and the position it produced, atomically.
+        Returns False (and changes nothing) if this fill id is already recorded."""
+        with self._tx() as c:
+            seen = c.execute(select(t.fills.c.fill_id).where(
+                t.fills.c.fill_id == fill.fill_id)).first()
+            if seen is not None:
+                return False
+            c.execute(insert(t.fills).values(
+                fill_id=fill.fill_id, account=self.account, client_order_id=fill.client_order_id,
+                symbol=fill.symbol, underlying=fill.underlying, side=fill.side.value,
+                quantity=fill.quantity, price=fill.price, commission=fill.commission, ts=fill.ts))
+            if order is not None:
+                c.execute(update(t.orders).where(
+                    t.orders.c.client_order_id == order.client_order_id).values(
+                    status=order.status.value, status_reason=order.status_reason,
+                    filled_quantity=order.filled_quantity,
+                    average_fill_price=order.average_fill_price,
+                    broker_order_id=order.broker_order_id, updated_at=order.updated_at))
+            self._upsert_position(c, position, fill.ts)
+        return True
+
+    def _upsert_position(self, c: Connection, p: StoredPosition, ts: datetime) -> None:
+        key = (t.positions.c.account == self.account) & (t.positions.c.symbol == p.symbol)
+        values = dict(underlying=p.underlying, quantity=p.quantity,
+                      average_price=p.average_price, realized_pnl=p.realized_pnl, fees=p.fees,
+                      updated_at=ts)
+        if c.execute(update(t.positions).where(key).values(**values)).rowcount == 0:
+            c.execute(insert(t.positions).values(account=self.account, symbol=p.symbol,
+                                                 **values))
+
+    def load_orders(self, open_only: bool = False) -> list[Order]:
+        q = select(t.orders).where(t.orders.c.account == self.account)
+        if open_only:
+            terminal = [s.value for s in OrderStatus if s.is_terminal]
+            q = q.where(t.orders.c.status.not_in(terminal))
+        rows = self._conn.execute(q.order_by(t.orders.c.created_at)).mappings().all()
+        self._commit()
+        return [_order_from_row(dict(r)) for r in rows]
+
+    def fill_ids(self) -> set[str]:
+        rows = self._conn.execute(select(t.fills.c.fill_id).where(
+            t.fills.c.account == self.account)).all()
+        self._commit()
+        return {r[0] for r in rows}
+
+    def load_fills(self) -> list[Fill]:
+        rows = self._conn.execute(select(t.fills).where(
+            t.fills.c.account == self.account).order_by(t.fills.c.ts)).mappings().all()
+        self._commit()
+        return [Fill(r["fill_id"], r["client_order_id"], r["symbol"], Side(r["side"]),
+                     r["quantity"], r["price"], r["ts"], r["commission"], r["underlying"])
+                for r in rows]
+
+    def load_positions(self) -> list[StoredPosition]:
+        rows = self._conn.execute(select(t.positions).where(
+            t.positions.c.account == self.account)).mappings().all()
+        self._commit()
+        return [StoredPosition(r["symbol"], r["underlying"], r["quantity"], r["average_price"],
+                               r["realized_pnl"], r["fees"]) for r in rows]
+
+    # -- brackets -------------------------------------------------------------------------
+    def save_bracket(self, entry_id: str, symbol: str, target: float | None,
+                     stop: float | None, time_stop_at: datetime | None) -> None:
+        with self._tx() as c:
+            c.execute(insert(t.brackets).values(
+                entry_id=entry_id, account=self.account, symbol=symbol, target=target,
+                stop=stop, time_stop_at=time_stop_at, active=True))
+
+    def close_bracket(self, entry_id: str, exit_id: str | None) -> None:
+        with self._tx() as c:
+            c.execute(update(t.brackets).where(t.brackets.c.entry_id == entry_id).values(
+                active=False, exit_id=exit_id))
+
+    def active_brackets(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(t.brackets).where(
+            (t.brackets.c.account == self.account) & t.brackets.c.active)).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
+
+    # -- history (buffered) ---------------------------------------------------------------
+    def add_signal(self, ts: datetime, strategy: str, symbol: str, action: str,
+                   confidence: float, entry_limit: float, target: float | None,
+                   stop: float | None, reason: str, client_order_id: str | None) -> None:
+        if not self._conn.in_transaction():
+            self._conn.begin()
+        self._conn.execute(insert(t.signals).values(
+            account=self.account, ts=ts, strategy=strategy, symbol=symbol, action=action,
+            confidence=confidence, entry_limit=entry_limit, target=target, stop=stop,
+            reason=reason, client_order_id=client_order_id))
+
+    def add_risk_decision(self, ts: datetime, client_order_id: str, symbol: str, decision: str,
+                          rule: str, reason: str) -> None:
+        if not self._conn.in_transaction():
+            self._conn.begin()
+        self._conn.execute(insert(t.risk_decisions).values(
+            account=self.account, ts=ts, client_order_id=client_order_id, symbol=symbol,
+            decision=decision, rule=rule, reason=reason))
+
+    def load_signals(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(t.signals).where(
+            t.signals.c.account == self.account).order_by(t.signals.c.id.desc()).limit(
+            limit)).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
+
+    def load_risk_decisions(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(t.risk_decisions).where(
+            t.risk_decisions.c.account == self.account).order_by(
+            t.risk_decisions.c.id.desc()).limit(limit)).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
+
+    # -- trading state --------------------------------------------------------------------
+    def set_state(self, key: str, value: Any, ts: datetime) -> None:
+        data = json.dumps(value)
+        cond = (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key)
+        with self._tx() as c:
+            if c.execute(update(t.trading_state).where(cond).values(
+                    value=data, updated_at=ts)).rowcount == 0:
+                c.execute(insert(t.trading_state).values(account=self.account, key=key,
+                                                         value=data, updated_at=ts))
+
+    def get_state(self, key: str, default: Any = None) -> Any:
+        row = self._conn.execute(select(t.trading_state.c.value).where(
+            (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key))).first()
+        self._commit()
+        return default if row is None else json.loads(row[0])
+
+    def all_state(self) -> dict[str, Any]:
+        rows = self._conn.execute(select(t.trading_state.c.key, t.trading_state.c.value).where(
+            t.trading_state.c.account == self.account)).all()
+        self._commit()
+        return {k: json.loads(v) for k, v in rows}
+
+    # -- daily P&L ------------------------------------------------------------------------
+    def save_daily_pnl(self, day: str, start_equity: float, end_equity: float | None,
+                       realized: float, fees: float, trades: int) -> None:
+        cond = (t.daily_pnl.c.account == self.account) & (t.daily_pnl.c.day == day)
+        values = dict(start_equity=start_equity, end_equity=end_equity, realized=realized,
+                      fees=fees, trades=trades)
+        with self._tx() as c:
+            if c.execute(update(t.daily_pnl).where(cond).values(**values)).rowcount == 0:
+                c.execute(insert(t.daily_pnl).values(account=self.account, day=day, **values))
+
+    def load_daily_pnl(self) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(t.daily_pnl).where(
+            t.daily_pnl.c.account == self.account).order_by(t.daily_pnl.c.day)).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
+
+    # -- audit ----------------------------------------------------------------------------
+    def audit(self, ts: datetime, actor: str, channel: str, command: str, allowed: bool,
+              result: str) -> None:
+        with self._tx() as c:
+            c.execute(insert(t.audit_log).values(ts=ts, actor=actor, channel=channel,
+                                                 command=command, allowed=allowed,
+                                                 result=result))
+
+    def load_audit(self, limit: int = 100) -> list[dict[str, Any]]:
+        rows = self._conn.execute(select(t.audit_log).order_by(
+            t.audit_log.c.id.desc()).limit(limit)).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
+
+
+def _order_from_row(r: dict[str, Any]) -> Order:
+    req = OrderRequest(
+        client_order_id=r["client_order_id"], symbol=r["symbol"], side=Side(r["side"]),
+        quantity=r["quantity"], order_type=OrderType(r["order_type"]),
+        limit_price=r["limit_price"], intent=Intent(r["intent"]),
+        time_in_force=TimeInForce(r["time_in_force"]), underlying=r["underlying"],
+        strategy=r["strategy"], reason=r["reason"], parent_id=r["parent_id"])
+    return Order(req, r["created_at"], OrderStatus(r["status"]), r["filled_quantity"],
+                 r["average_fill_price"], r["broker_order_id"], r["updated_at"],
+                 r["status_reason"])

@@ -1,0 +1,94 @@
+"""Builds the bot from settings: the same assembly for the daemon, the backtester and tests.
+
+Only the injected parts differ between modes: the clock, the feed and the broker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.account_view import AccountView
+from bot.config import Settings
+from bot.engine import Engine
+from bot.events import EventBus
+from bot.ids import ClientIdGenerator
+from bot.metrics import Metrics
+from bot.order_manager import OrderManager
+from bot.portfolio import Portfolio
+from bot.store.store import Store
+from bot.trading_control import TradingControl
+from brokers.base import Broker, MarketAware
+from brokers.paper import PaperBroker
+from market.calendar import ExchangeCalendar
+from market.clock import Clock
+from market.state import MarketState
+from risk.manager import RiskManager
+from risk.rules import build_rules
+from strategies.guard import GuardedStrategy
+from strategies.registry import build_strategies
+
+
+@dataclass
+class Bot:
+    settings: Settings
+    clock: Clock
+    store: Store
+    broker: Broker
+    engine: Engine
+    orders: OrderManager
+    portfolio: Portfolio
+    control: TradingControl
+    market: MarketState
+    bus: EventBus
+    metrics: Metrics
+    risk: RiskManager
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def build_broker(settings: Settings, clock: Clock) -> Broker:
+    if settings.broker == "paper":
+        return PaperBroker(clock, settings.paper)
+    raise NotImplementedError(f"broker {settings.broker!r} is not available in this build")
+
+
+def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
+              store: Store | None = None, run_tag: str | None = None,
+              calendar: ExchangeCalendar | None = None) -> Bot:
+    """Assemble every component; nothing here touches the network."""
+    store = store or Store.open(settings.store.url, settings.account_id,
+                                settings.store.sqlite_synchronous)
+    broker = broker or build_broker(settings, clock)
+    bus = EventBus()
+    metrics = Metrics()
+    market = MarketState()
+    portfolio = Portfolio(starting_cash=settings.paper.starting_cash)
+    control = TradingControl(store, bus)
+    control.load()
+    risk = RiskManager(build_rules(settings.risk))
+    ids = ClientIdGenerator(settings.orders.client_id_prefix, clock, run_tag)
+    orders = OrderManager(store, broker, risk, portfolio, clock, ids, bus, metrics)
+    orders.ctx = AccountView(clock, portfolio, market, control, orders)
+    strategies = [GuardedStrategy(s) for s in build_strategies(settings.strategies, market, clock)]
+    for guarded, (_name, raw) in zip(strategies, settings.strategies.items(), strict=True):
+        guarded.enabled = bool(raw.get("enabled", True))
+    venues: list[MarketAware] = [broker] if isinstance(broker, MarketAware) else []
+    engine = Engine(clock, calendar or ExchangeCalendar(), market, strategies, orders,
+                    portfolio, control, settings.risk, settings.orders, bus, metrics,
+                    venues=venues)
+    return Bot(settings, clock, store, broker, engine, orders, portfolio, control, market, bus,
+               metrics, risk)
+
+
+def reset_replay_state(settings: Settings) -> None:
+    """Remove the SQLite store and paper ledger so a replay starts from empty books."""
+    paths = [settings.paper.ledger_path]
+    if settings.store.url.startswith("sqlite:///"):
+        paths.append(settings.store.url.removeprefix("sqlite:///"))
+    for raw in paths:
+        if raw == ":memory:":
+            continue
+        for suffix in ("", "-wal", "-shm"):
+            Path(raw + suffix).unlink(missing_ok=True)

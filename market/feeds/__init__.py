@@ -1,0 +1,1 @@
+"""Market-data feeds: the replay of recorded data, and live vendor feeds."""

@@ -1,0 +1,88 @@
+"""The strategy interface: market events in, `Signal`s out. Never orders, never a broker.
+
+Optional hooks return no signals by default, so a strategy implements only what it uses.
+`INTERFACE_VERSION` changes when a hook's meaning changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from market.clock import Clock
+from market.data import Bar, Quote, Trade
+from market.state import MarketState
+
+
+class SignalAction(StrEnum):
+    BUY_TO_OPEN = "buy_to_open"
+    SELL_TO_CLOSE = "sell_to_close"
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A strategy's wish to trade, with everything sizing, risk and a person need to judge it."""
+
+    strategy: str
+    action: SignalAction
+    symbol: str
+    ts: datetime
+    entry_limit: float
+    confidence: float
+    reason: str
+    underlying: str = ""
+    target: float | None = None
+    stop: float | None = None
+    time_stop: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillNotice:
+    """What a strategy learns about its own fills (no broker types cross this line)."""
+
+    symbol: str
+    quantity: int  # signed: bought > 0, sold < 0
+    price: float
+    ts: datetime
+
+
+class StrategyConfig(BaseModel):
+    """Base of every strategy's config: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = Field(True, description="Run this strategy.")
+
+
+class Strategy:
+    """Base class. Subclasses set `name`, take their config, and override the hooks they use."""
+
+    INTERFACE_VERSION: ClassVar[int] = 1
+    name: ClassVar[str] = "strategy"
+
+    def __init__(self, config: Any, market: MarketState, clock: Clock) -> None:
+        self.config = config
+        self.market = market
+        self.clock = clock
+
+    def on_start(self) -> list[Signal]:
+        return []
+
+    def on_bar(self, bar: Bar) -> list[Signal]:
+        return []
+
+    def on_quote(self, quote: Quote) -> list[Signal]:
+        return []
+
+    def on_trade(self, trade: Trade) -> list[Signal]:
+        return []
+
+    def on_chain(self, chain: Any) -> list[Signal]:
+        return []
+
+    def on_fill(self, fill: FillNotice) -> list[Signal]:
+        return []
