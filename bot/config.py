@@ -125,6 +125,39 @@ class MassiveConfig(Section):
     s3_secret_key: SecretStr | None = None
 
 
+class WalkForwardConfig(Section):
+    in_sample_days: int = Field(3, ge=1, description="Sessions each optimization looks at.")
+    out_of_sample_days: int = Field(1, ge=1, description="Sessions each winner is then "
+                                    "tested on, unseen; the window rolls by this much.")
+    objective: Literal["net_pnl", "sharpe", "profit_factor", "expectancy"] = Field(
+        "net_pnl", description="What the in-sample search maximizes.")
+    params: dict[str, list[Any]] = Field(
+        default_factory=dict, description="Dotted config field -> candidate values, e.g. "
+        "{\"strategies.scalping.min_momentum\" = [0.02, 0.03]}; the grid is their product.")
+
+
+class MonteCarloConfig(Section):
+    runs: int = Field(2000, ge=10, description="Resampled paths per method.")
+    block_days: int = Field(2, ge=1, description="Block length of the day bootstrap.")
+    seed: int = Field(7, description="Random seed: the same seed gives the same figures.")
+
+
+class BacktestConfig(Section):
+    daily_pnl_target: float = Field(300.0, description="P&L per day the report measures "
+                                    "against (the specification's $300/day).")
+    risk_free_rate: float = Field(0.0, ge=0, description="Annual rate subtracted in Sharpe "
+                                  "and Sortino.")
+    confidence_buckets: list[float] = Field(
+        [0.5, 0.6, 0.7, 0.8, 0.9], description="Inner edges of the signal-confidence buckets "
+        "of the breakdown.")
+    scheduler: str | None = Field(
+        None, description="Dask scheduler address (tcp://host:8786) for sweeps, walk-forward "
+        "and Monte Carlo; unset runs local processes with joblib.")
+    n_jobs: int = Field(-1, description="Local worker processes (-1 = one per core).")
+    walk_forward: WalkForwardConfig = WalkForwardConfig()
+    monte_carlo: MonteCarloConfig = MonteCarloConfig()
+
+
 class Settings(BaseSettings):
     """Everything the daemon is told. Built by `load_settings`, never mutated."""
 
@@ -154,6 +187,7 @@ class Settings(BaseSettings):
     ibkr: IbkrConfig = IbkrConfig()
     telegram: TelegramConfig = TelegramConfig()
     massive: MassiveConfig = MassiveConfig()
+    backtest: BacktestConfig = BacktestConfig()
 
     @classmethod
     def settings_customise_sources(
