@@ -1,0 +1,208 @@
+"""The daemon: one asyncio loop around the synchronous engine.
+
+Start-up: validate (live needs its confirmation), restore our books, reconcile with the broker,
+then feed market events into the engine. Shutdown on SIGTERM/SIGINT: stop intake, cancel or
+keep working orders as configured, flush the store, exit 0. On the replay feed the run ends
+with the recorded day and prints the day's summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Coroutine
+from contextlib import suppress
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.config import Settings, check_live_confirmation
+from bot.http import create_app, make_server
+from bot.reconcile import ReconcileReport, reconcile, restore
+from bot.summary import day_summary, print_summary
+from bot.systemd import SystemdNotifier
+from bot.wiring import Bot, build_bot, reset_replay_state
+from brokers.base import Broker
+from market.clock import Clock, LiveClock, SimClock
+from market.feeds.replay import ReplayDay, ReplayFeed
+
+log = logging.getLogger("tradefly.daemon")
+
+YIELD_EVERY = 2000  # events between chances for other tasks (HTTP, Telegram) to run
+
+
+class TaskSupervisor:
+    """Keeps background tasks referenced and logs their failures instead of losing them."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s failed: %r", task.get_name(), task.exception())
+
+    async def shutdown(self, grace: float = 5.0) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=grace)
+
+
+class Daemon:
+    def __init__(self, settings: Settings, *, broker: Broker | None = None,
+                 clock: Clock | None = None) -> None:
+        check_live_confirmation(settings)
+        self.settings = settings
+        self.replay = settings.feed.kind == "replay"
+        if self.replay and settings.replay.reset_state:
+            reset_replay_state(settings)
+        start = datetime.combine(settings.replay.days[0], datetime.min.time(), UTC)
+        self.clock: Clock = clock or (SimClock(start) if self.replay else LiveClock())
+        self.bot: Bot = build_bot(settings, self.clock, broker=broker)
+        self.supervisor = TaskSupervisor()
+        self.notifier = SystemdNotifier()
+        self._stop = asyncio.Event()
+        self.stop_reason = ""
+        self.started_at = time.monotonic()
+        self.reconcile_report: ReconcileReport | None = None
+        self.summary: dict[str, Any] | None = None
+        self.http_port: int | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # Outside the main thread (tests) there are no signal handlers: use request_stop().
+            with suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop, sig.name)
+        bot = self.bot
+        await bot.broker.connect()
+        restore(bot.store, bot.orders, bot.portfolio)
+        self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
+                                                bot.portfolio)
+        await self._start_http()
+        self.notifier.ready(f"trading {self.settings.mode} via {self.settings.broker}")
+        if self.notifier.watchdog_interval:
+            self.supervisor.spawn(self._watchdog(), "watchdog")
+        log.info("TradeFly started: mode=%s broker=%s feed=%s state=%s", self.settings.mode,
+                 self.settings.broker, self.settings.feed.kind, bot.control.state.value)
+        try:
+            if self.replay:
+                await self._run_replay()
+            else:
+                self.supervisor.spawn(self._timer(), "timer")
+                await self._stop.wait()
+        finally:
+            await self._shutdown()
+        return 0
+
+    def request_stop(self, reason: str = "requested") -> None:
+        if not self._stop.is_set():
+            log.info("stopping: %s", reason)
+            self.stop_reason = reason
+            self._stop.set()
+
+    async def _shutdown(self) -> None:
+        self.notifier.stopping()
+        bot = self.bot
+        if self.settings.orders.cancel_open_orders_on_shutdown:
+            for order in bot.orders.open_orders():
+                bot.orders.cancel(order.client_order_id)
+        elif bot.orders.open_orders():
+            log.warning("%d orders left working at the broker (cancel_open_orders_on_shutdown"
+                        " = false)", len(bot.orders.open_orders()))
+        await self.supervisor.shutdown()
+        try:
+            bot.store.flush()
+        finally:
+            await bot.broker.close()
+            bot.close()
+
+    # -- feeds ----------------------------------------------------------------------------
+    async def _run_replay(self) -> None:
+        cfg = self.settings.replay
+        days = [ReplayDay.discover(cfg.folder, und, day) for day in cfg.days
+                for und in cfg.underlyings]
+        feed = ReplayFeed(days)
+        clock = self.clock
+        assert isinstance(clock, SimClock)
+        engine = self.bot.engine
+        self.bot.market.open_interest.update(feed.open_interest)
+        first_ts: datetime | None = None
+        wall_start = time.monotonic()
+        for i, event in enumerate(feed.events()):
+            if self._stop.is_set():
+                log.info("replay stopped early after %d events", i)
+                return
+            if cfg.speed > 0:
+                first_ts = first_ts or event.ts
+                due = wall_start + (event.ts - first_ts).total_seconds() / cfg.speed
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            elif i % YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+            clock.advance_to(event.ts)
+            engine.on_event(event)
+        engine.close_session()
+        self.summary = day_summary(self.bot)
+        print_summary(self.summary)
+
+    async def _timer(self) -> None:
+        while not self._stop.is_set():
+            await asyncio.sleep(1.0)
+            self.bot.engine.on_timer(self.clock.now())
+            if not self.bot.orders.store_healthy:
+                self.bot.orders.retry_store()
+
+    async def _watchdog(self) -> None:
+        interval = self.notifier.watchdog_interval or 10.0
+        while True:
+            self.notifier.watchdog()
+            await asyncio.sleep(interval)
+
+    async def _start_http(self) -> None:
+        cfg = self.settings.http
+        if not cfg.enabled:
+            return
+        server = make_server(create_app(self.bot, self.health), cfg.host, cfg.port)
+        self.supervisor.spawn(server.serve(), "http")
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.01)
+        if server.servers:
+            self.http_port = server.servers[0].sockets[0].getsockname()[1]
+            log.info("health and metrics on http://%s:%s", cfg.host, self.http_port)
+
+    # -- health ---------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        bot = self.bot
+        last = bot.engine.last_event_at
+        age = None if last is None else (self.clock.now() - last).total_seconds()
+        stale = (not self.replay and age is not None
+                 and age > self.settings.feed.stale_after_seconds)
+        return {
+            "ok": bot.orders.store_healthy and not stale,
+            "mode": self.settings.mode,
+            "broker": self.settings.broker,
+            "trading_state": bot.control.state.value,
+            "paused": bot.control.paused,
+            "store_healthy": bot.orders.store_healthy,
+            "last_event_at": None if last is None else last.isoformat(),
+            "feed_stale": stale,
+            "uptime_seconds": round(time.monotonic() - self.started_at, 1),
+        }
+
+
+def run(settings: Settings) -> int:
+    """Entry point for `tradefly run`: the daemon on a fresh event loop."""
+    return asyncio.run(Daemon(settings).run())
