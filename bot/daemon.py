@@ -20,6 +20,7 @@ from typing import Any
 from bot.config import Settings, check_live_confirmation
 from bot.http import create_app, make_server
 from bot.reconcile import ReconcileReport, reconcile, restore
+from bot.services import Service, build_services
 from bot.summary import day_summary, print_summary
 from bot.systemd import SystemdNotifier
 from bot.wiring import Bot, build_bot, reset_replay_state
@@ -75,6 +76,7 @@ class Daemon:
         self.reconcile_report: ReconcileReport | None = None
         self.summary: dict[str, Any] | None = None
         self.http_port: int | None = None
+        self.services: list[Service] = build_services(self)
 
     # -- lifecycle ------------------------------------------------------------------------
     async def run(self) -> int:
@@ -89,6 +91,13 @@ class Daemon:
         self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
                                                 bot.portfolio)
         await self._start_http()
+        for service in self.services:
+            try:
+                await service.start()
+            except Exception:
+                # A broken side service (Telegram down, bad token) never stops trading.
+                log.exception("service %s failed to start; trading continues without it",
+                              service.name)
         self.notifier.ready(f"trading {self.settings.mode} via {self.settings.broker}")
         if self.notifier.watchdog_interval:
             self.supervisor.spawn(self._watchdog(), "watchdog")
@@ -119,6 +128,11 @@ class Daemon:
         elif bot.orders.open_orders():
             log.warning("%d orders left working at the broker (cancel_open_orders_on_shutdown"
                         " = false)", len(bot.orders.open_orders()))
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("service %s failed to stop cleanly", service.name)
         await self.supervisor.shutdown()
         try:
             bot.store.flush()
