@@ -1,0 +1,218 @@
+"""Stream one flat file (gzip CSV) into store partitions, filtering underlyings on the way.
+
+The whole file is never held in memory: pyarrow decompresses and parses it in blocks (in C++,
+off the GIL, so parallel downloads really run in parallel), each block is filtered to the chosen
+underlyings and appended to one Parquet writer per underlying. Peak memory is a few blocks plus
+the buffered rows, whatever the file size (a day of OPRA quotes is ~100 GB of CSV).
+
+Nothing is committed until the file has been read to its gzip trailer: a truncated or corrupt
+stream raises `CorruptFile` and leaves only temp files, which are deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from market.history.datasets import ROOT_ALIASES, AssetClass, Dataset
+from market.history.store import HistoryStore
+
+log = logging.getLogger(__name__)
+
+BLOCK_SIZE = 8 << 20
+FLUSH_ROWS = 256_000
+_OCC_TAIL = 15  # YYMMDD + C/P + 8-digit strike
+_OPTION_TICKER = r"^O:[A-Z0-9.]{1,6}\d{6}[CP]\d{8}$"
+
+
+class CorruptFile(ValueError):
+    """The file could not be read to its end (truncated gzip, bad CSV): nothing was stored."""
+
+
+@dataclass
+class IngestResult:
+    """Rows per underlying (0 when the file had none), rows dropped as malformed, and the
+    finished temp files waiting for `commit`."""
+
+    rows: dict[str, int]
+    dropped: int
+    temp_files: dict[str, Path] = field(default_factory=dict)
+    source_rows: int = 0
+
+
+def wanted_roots(underlyings: Iterable[str]) -> dict[str, str]:
+    """Option roots to keep → their underlying (SPX also keeps SPXW weeklies)."""
+    chosen = {u.upper() for u in underlyings}
+    roots = {u: u for u in chosen}
+    roots.update({root: und for root, und in ROOT_ALIASES.items() if und in chosen})
+    return roots
+
+
+def _normalise(batch: pa.RecordBatch, dataset: Dataset) -> pa.Table:
+    """Typed store columns: `symbol` (compact OCC for options), option fields, UTC timestamps."""
+    table = pa.Table.from_batches([batch])
+    ticker = table.column("ticker")
+    time_col = dataset.time_column
+    stamps = pc.cast(table.column(time_col), pa.timestamp("ns", tz="UTC"))
+    table = table.set_column(table.schema.get_field_index(time_col), time_col, stamps)
+    if dataset.asset is AssetClass.OPTIONS:
+        symbol = pc.utf8_slice_codeunits(ticker, 2)
+        ymd = pc.binary_join_element_wise("20", pc.utf8_slice_codeunits(ticker, -15, -9), "")
+        expiration = pc.cast(pc.strptime(ymd, format="%Y%m%d", unit="s"), pa.date32())
+        right = pc.utf8_slice_codeunits(ticker, -9, -8)
+        strike = pc.divide(pc.cast(pc.utf8_slice_codeunits(ticker, -8), pa.int64()), 1000.0)
+        table = table.drop_columns(["ticker"])
+        front = [("symbol", symbol), ("expiration", expiration), ("right", right),
+                 ("strike", strike)]
+        for i, (name, column) in enumerate(front):
+            table = table.add_column(i, name, column)
+    else:
+        table = table.rename_columns(["symbol" if c == "ticker" else c
+                                      for c in table.column_names])
+    return table
+
+
+class _Partitioner:
+    """Buffers filtered rows per underlying and appends them to one temp Parquet each."""
+
+    def __init__(self, store: HistoryStore, underlyings: Iterable[str]) -> None:
+        self.store = store
+        self.rows = {u: 0 for u in underlyings}
+        self._buffers: dict[str, list[pa.Table]] = {u: [] for u in self.rows}
+        self._buffered = dict.fromkeys(self.rows, 0)
+        self._writers: dict[str, pq.ParquetWriter] = {}
+        self.paths: dict[str, Path] = {}
+
+    def add(self, underlying: str, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            return
+        self._buffers[underlying].append(table)
+        self._buffered[underlying] += table.num_rows
+        self.rows[underlying] += table.num_rows
+        if self._buffered[underlying] >= FLUSH_ROWS:
+            self._flush(underlying)
+
+    def _flush(self, underlying: str) -> None:
+        if not self._buffers[underlying]:
+            return
+        table = pa.concat_tables(self._buffers[underlying])
+        writer = self._writers.get(underlying)
+        if writer is None:
+            writer, self.paths[underlying] = self.store.open_writer(table.schema)
+            self._writers[underlying] = writer
+        writer.write_table(table)
+        self._buffers[underlying].clear()
+        self._buffered[underlying] = 0
+
+    def finish(self) -> dict[str, Path]:
+        for underlying in self.rows:
+            self._flush(underlying)
+        for writer in self._writers.values():
+            writer.close()
+        return self.paths
+
+    def abort(self) -> None:
+        for writer in self._writers.values():
+            with contextlib.suppress(Exception):  # best effort: the file is deleted next
+                writer.close()
+        for path in self.paths.values():
+            path.unlink(missing_ok=True)
+
+
+def ingest_stream(stream: Any, dataset: Dataset, underlyings: Iterable[str],
+                  store: HistoryStore) -> IngestResult:
+    """Read a gzip CSV stream (a pyarrow input stream or file object) into temp partitions.
+
+    Raises `CorruptFile` if the stream is truncated or unparseable; nothing is left behind.
+    """
+    chosen = sorted({u.upper() for u in underlyings})
+    if not chosen:
+        raise ValueError("choose at least one underlying: flat files hold the whole market")
+    dropped = 0
+
+    def skip_bad_row(row: Any) -> str:
+        nonlocal dropped
+        dropped += 1
+        return "skip"
+
+    names = [name for name, _ in dataset.csv_types]
+    convert = pcsv.ConvertOptions(column_types=dict(dataset.csv_types), include_columns=names,
+                                  include_missing_columns=True, strings_can_be_null=True)
+    parts = _Partitioner(store, chosen)
+    source_rows = 0
+    try:
+        if not isinstance(stream, pa.NativeFile):
+            stream = pa.PythonFile(stream, mode="r")
+        gunzip = pa.CompressedInputStream(stream, "gzip")
+        reader = pcsv.open_csv(
+            gunzip, read_options=pcsv.ReadOptions(block_size=BLOCK_SIZE),
+            parse_options=pcsv.ParseOptions(invalid_row_handler=skip_bad_row),
+            convert_options=convert)
+        for batch in reader:
+            source_rows += batch.num_rows
+            _kept, bad = _route(batch, dataset, chosen, parts)
+            dropped += bad
+    except (OSError, pa.ArrowInvalid, EOFError) as exc:
+        parts.abort()
+        raise CorruptFile(f"{dataset.name}: unreadable file ({exc})") from exc
+    except BaseException:
+        parts.abort()
+        raise
+    if dropped:
+        log.warning("%s: dropped %d malformed rows", dataset.name, dropped)
+    return IngestResult(dict(parts.rows), dropped, parts.finish(), source_rows)
+
+
+def _route(batch: pa.RecordBatch, dataset: Dataset, chosen: list[str],
+           parts: _Partitioner) -> tuple[int, int]:
+    """Filter one parsed block to the chosen underlyings and hand each its rows."""
+    ticker = batch.column("ticker")
+    if dataset.asset is AssetClass.OPTIONS:
+        roots_to_und = wanted_roots(chosen)
+        root = pc.utf8_slice_codeunits(ticker, 2, -_OCC_TAIL)
+        mask = pc.fill_null(pc.is_in(root, pa.array(list(roots_to_und))), False)
+        if not pc.any(mask).as_py():
+            return 0, 0
+        batch = batch.filter(mask)
+        valid = pc.fill_null(pc.match_substring_regex(batch.column("ticker"), _OPTION_TICKER),
+                             False)
+        bad = batch.num_rows - pc.sum(valid).as_py()
+        if bad:
+            batch = batch.filter(valid)
+        table = _normalise(batch, dataset)
+        roots = pc.utf8_slice_codeunits(batch.column("ticker"), 2, -_OCC_TAIL)
+        for und in chosen:
+            own = [r for r, u in roots_to_und.items() if u == und]
+            parts.add(und, table.filter(pc.is_in(roots, pa.array(own))))
+        return table.num_rows, bad
+    mask = pc.fill_null(pc.is_in(ticker, pa.array(chosen)), False)
+    if not pc.any(mask).as_py():
+        return 0, 0
+    batch = batch.filter(mask)
+    table = _normalise(batch, dataset)
+    symbols = batch.column("ticker")
+    for und in chosen:
+        parts.add(und, table.filter(pc.equal(symbols, und)))
+    return table.num_rows, 0
+
+
+def commit_ingest(store: HistoryStore, dataset: Dataset, day: date,
+                  result: IngestResult) -> None:
+    """Move the temp partitions into place; an underlying with no rows loses any old file
+    (a republished file may have dropped it)."""
+    for und in result.rows:
+        temp = result.temp_files.get(und)
+        if temp is None:
+            store.remove_partition(dataset.name, day, und)
+        else:
+            store.commit(temp, dataset.name, day, und)
