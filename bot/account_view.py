@@ -1,17 +1,30 @@
-"""The bot's implementation of `RiskContext`: what risk rules see of the account."""
+"""The bot's implementation of `RiskContext`: what risk rules see of the account.
+
+Everything here is read on the hot path, so nothing touches the store after start-up: the
+trade journal (premium today, day trades, losing streak) is rebuilt from the stored fills
+once, then kept current by the order manager's fill listeners.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
 from bot.trading_control import TradingControl
+from brokers.orders import Fill, Order, OrderStatus
+from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Quote
 from market.state import MarketState
+from risk.context import ContractGreeks, HeldPosition, LossStreak
+from risk.journal import TradeJournal
 from risk.state import TradingState
+
+GreeksSource = Callable[[str], ContractGreeks | None]
+_TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
 
 
 @dataclass
@@ -21,6 +34,21 @@ class AccountView:
     market: MarketState
     control: TradingControl
     orders: OrderManager
+    calendar: ExchangeCalendar | None = None
+    greeks_source: GreeksSource | None = None
+    #: The broker's buying power when it reports one (set by the daemon after each account
+    #: fetch); the view uses the lower of it and our own cash.
+    reported_buying_power: float | None = None
+    journal: TradeJournal = field(default_factory=TradeJournal)
+    _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
+    _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self.journal.load(self.orders.store.load_fills())
+        self.orders.fill_listeners.append(self._on_fill)
+
+    def _on_fill(self, fill: Fill, _order: Order | None) -> None:
+        self.journal.record(fill)
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -34,6 +62,12 @@ class AccountView:
         return self.control.start_of_day_equity or self.equity
 
     @property
+    def buying_power(self) -> float:
+        cash = self.portfolio.cash
+        reported = self.reported_buying_power
+        return cash if reported is None else min(cash, reported)
+
+    @property
     def trading_state(self) -> TradingState:
         return self.control.state
 
@@ -44,8 +78,58 @@ class AccountView:
     def position_quantity(self, symbol: str) -> int:
         return self.portfolio.quantity(symbol)
 
+    def positions(self) -> Mapping[str, HeldPosition]:
+        return self.portfolio.positions
+
+    def working_orders(self) -> Sequence[Order]:
+        return [o for o in self.orders.orders.values() if o.status not in _TERMINAL]
+
     def open_trade_count(self) -> int:
         return len(self.portfolio.open_positions()) + self.orders.working_entries()
 
     def quote(self, symbol: str) -> Quote | None:
         return self.market.quote(symbol)
+
+    def volume(self, symbol: str) -> int:
+        return self.market.volume(symbol)
+
+    def open_interest(self, symbol: str) -> int | None:
+        return self.market.open_interest.get(symbol)
+
+    def greeks(self, symbol: str) -> ContractGreeks | None:
+        return None if self.greeks_source is None else self.greeks_source(symbol)
+
+    def _today(self) -> date:
+        return self.clock.now().astimezone(NEW_YORK).date()
+
+    def session(self) -> Session | None:
+        today = self._today()
+        if today not in self._sessions:
+            cal = self.calendar
+            self._sessions[today] = (
+                cal.session(today) if cal is not None and cal.is_session(today) else None)
+        return self._sessions[today]
+
+    def premium_opened_today(self) -> float:
+        return self.journal.premium_on(self._today())
+
+    def day_trades_in_window(self, sessions: int) -> int:
+        today = self._today()
+        first = self._windows.get((today, sessions))
+        if first is None:
+            first = self._windows[(today, sessions)] = self._window_start(today, sessions)
+        return self.journal.day_trades_since(first)
+
+    def _window_start(self, today: date, sessions: int) -> date:
+        """The first day of the last `sessions` sessions up to today (weekdays without a
+        calendar)."""
+        start = today - timedelta(days=sessions * 2 + 10)
+        if self.calendar is not None:
+            days = self.calendar.sessions_between(start, today)
+        else:
+            days = [start + timedelta(days=i) for i in range((today - start).days + 1)]
+            days = [d for d in days if d.weekday() < 5]
+        return days[-sessions] if len(days) >= sessions else start
+
+    def losing_streak(self) -> LossStreak:
+        return self.journal.streak

@@ -70,12 +70,13 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     risk = RiskManager(build_rules(settings.risk))
     ids = ClientIdGenerator(settings.orders.client_id_prefix, clock, run_tag)
     orders = OrderManager(store, broker, risk, portfolio, clock, ids, bus, metrics)
-    orders.ctx = AccountView(clock, portfolio, market, control, orders)
+    calendar = calendar or ExchangeCalendar()
+    orders.ctx = AccountView(clock, portfolio, market, control, orders, calendar=calendar)
     strategies = [GuardedStrategy(s) for s in build_strategies(settings.strategies, market, clock)]
     for guarded, (_name, raw) in zip(strategies, settings.strategies.items(), strict=True):
         guarded.enabled = bool(raw.get("enabled", True))
     venues: list[MarketAware] = [broker] if isinstance(broker, MarketAware) else []
-    engine = Engine(clock, calendar or ExchangeCalendar(), market, strategies, orders,
+    engine = Engine(clock, calendar, market, strategies, orders,
                     portfolio, control, settings.risk, settings.orders, bus, metrics,
                     venues=venues)
     return Bot(settings, clock, store, broker, engine, orders, portfolio, control, market, bus,

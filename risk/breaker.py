@@ -23,11 +23,13 @@ class DailyLossBreaker:
         """The state to latch and why, or None when nothing changes."""
         if start_of_day_equity <= 0:
             return None
-        loss = (start_of_day_equity - equity) / start_of_day_equity
+        # Compared in money, the same way as the `daily_loss` rule, so both agree at the line.
+        loss_money = start_of_day_equity - equity
+        loss = loss_money / start_of_day_equity
         target, limit = TradingState.ACTIVE, 0.0
-        if self._halt is not None and loss >= self._halt:
+        if self._halt is not None and loss_money >= self._halt * start_of_day_equity:
             target, limit = TradingState.HALTED, self._halt
-        elif loss >= self._limit:
+        elif loss_money >= self._limit * start_of_day_equity:
             target, limit = TradingState.REDUCING, self._limit
         if _SEVERITY[target] <= _SEVERITY[current]:
             return None

@@ -1,14 +1,17 @@
 """The risk manager: the one gate every order passes before it can reach a broker.
 
 An ordered list of small rules; the first rejection wins, resizes shrink the order for the
-rules after them, and the verdict records every rule that spoke.
+rules after them, and the verdict records every rule that spoke. Rules that keep a memory of
+what went out (the order-rate throttle, the duplicate guard) are told about each approved order
+through `on_approved`, so a denied order never counts against a later one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from brokers.orders import OrderRequest
 from risk.context import RiskContext
@@ -20,6 +23,13 @@ class RiskRule(Protocol):
     def name(self) -> str: ...
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision: ...
+
+
+@runtime_checkable
+class StatefulRule(Protocol):
+    """A rule that remembers approved orders (rates, duplicates)."""
+
+    def on_approved(self, request: OrderRequest, now: datetime) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +48,10 @@ class Verdict:
 class RiskManager:
     def __init__(self, rules: Sequence[RiskRule]) -> None:
         self.rules = list(rules)
+        names = [r.name for r in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate risk rule names in {names}")
+        self._stateful = [r for r in self.rules if isinstance(r, StatefulRule)]
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         resizes: list[Resize] = []
@@ -52,4 +66,14 @@ class RiskManager:
             if decision.quantity < request.quantity:
                 request = request.with_quantity(decision.quantity)
                 resizes.append(decision)
+        if self._stateful:
+            now = ctx.now()
+            for stateful in self._stateful:
+                stateful.on_approved(request, now)
         return Verdict(request, None, tuple(resizes))
+
+    def rule(self, name: str) -> RiskRule:
+        for rule in self.rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(name)

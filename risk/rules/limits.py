@@ -1,21 +1,46 @@
-"""The core limits: trading state, contracts per order, concurrent trades, position size."""
+"""The core limits: order sanity, trading state, daily loss, contracts per order, concurrent
+trades, position size. Exits (position-reducing orders) pass every entry-only rule."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
-from brokers.orders import Intent, OrderRequest
-from market.instruments import CONTRACT_MULTIPLIER, is_option_symbol
+from brokers.orders import Intent, OrderRequest, OrderType
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.rules.common import (
+    fit,
+    is_entry,
+    multiplier,
+    reduces_position,
+    unit_cost,
+    working_cost,
+    working_entries,
+)
 from risk.state import TradingState
 
 
-def reduces_position(request: OrderRequest, ctx: RiskContext) -> bool:
-    """True when the order only shrinks an existing position toward zero."""
-    held = ctx.position_quantity(request.symbol)
-    signed = request.side.sign * request.quantity
-    return held != 0 and (held > 0) != (signed > 0) and abs(signed) <= abs(held)
+@dataclass(frozen=True)
+class OrderSanity:
+    """Malformed orders never go out: positive quantity, a finite positive limit price."""
+
+    name: str = "order_sanity"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not request.symbol:
+            return Reject(self.name, "order without a symbol")
+        if request.quantity <= 0:
+            return Reject(self.name, f"quantity {request.quantity} is not positive")
+        price = request.limit_price
+        if price is None:
+            if request.order_type is OrderType.LIMIT:
+                return Reject(self.name, f"limit order for {request.symbol} without a price")
+            return APPROVE
+        if not math.isfinite(price) or price <= 0:
+            return Reject(self.name, f"limit price {price} for {request.symbol} is not a "
+                                     "positive number")
+        return APPROVE
 
 
 @dataclass(frozen=True)
@@ -33,9 +58,28 @@ class TradingStateGate:
                                      f"trading is {state.value}: only exits are allowed")
         if request.intent is Intent.CLOSE:
             return Reject(self.name, f"closing order for {request.symbol} but no position to "
-                                     "reduce")
+                                     "reduce (or other exits already close it)")
         if ctx.entries_paused:
             return Reject(self.name, "entries are paused")
+        return APPROVE
+
+
+@dataclass(frozen=True)
+class DailyLossGuard:
+    """Refuses entries once equity is down `max_pct` from the session's opening equity, even
+    before the engine's breaker has latched REDUCING (it latches on the next mark)."""
+
+    max_pct: float
+    name: str = "daily_loss"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        start = ctx.start_of_day_equity
+        if start <= 0 or not is_entry(request, ctx):
+            return APPROVE
+        loss = start - ctx.equity
+        if loss >= self.max_pct * start:
+            return Reject(self.name, f"daily loss {loss:,.2f} ({loss / start:.2%}) reached the "
+                                     f"{self.max_pct:.2%} limit of opening equity {start:,.2f}")
         return APPROVE
 
 
@@ -45,7 +89,7 @@ class MaxContractsPerOrder:
     name: str = "max_contracts_per_order"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.quantity <= self.limit:
+        if request.quantity <= self.limit or not is_entry(request, ctx):
             return APPROVE
         return Resize(self.limit, self.name,
                       f"quantity {request.quantity} > max {self.limit} per order")
@@ -53,40 +97,43 @@ class MaxContractsPerOrder:
 
 @dataclass(frozen=True)
 class MaxConcurrentTrades:
+    """Positions held plus working entries; adding to a held position is not a new trade."""
+
     limit: int
     name: str = "max_concurrent_trades"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if reduces_position(request, ctx) or ctx.position_quantity(request.symbol) != 0:
+        if ctx.position_quantity(request.symbol) != 0 or not is_entry(request, ctx):
             return APPROVE
         open_trades = ctx.open_trade_count()
         if open_trades >= self.limit:
-            return Reject(self.name, f"{open_trades} trades open, max {self.limit}")
+            return Reject(self.name, f"{open_trades} trades open or working, max {self.limit}")
         return APPROVE
 
 
 @dataclass(frozen=True)
 class MaxPositionSize:
-    """Premium outlay of one opening order ≤ a fraction of equity; larger orders are resized."""
+    """Premium cost of one position (held, working and this order) ≤ a fraction of equity;
+    larger orders are resized to what fits."""
 
     max_pct: float
     name: str = "max_position_size"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if reduces_position(request, ctx):
+        if not is_entry(request, ctx):
             return APPROVE
-        price = request.limit_price
-        if price is None:
-            quote = ctx.quote(request.symbol)
-            price = None if quote is None else quote.ask
-        if price is None or price <= 0:
+        per_unit = unit_cost(request, ctx)
+        if per_unit is None:
             return Reject(self.name, f"no price to size {request.symbol}")
-        multiplier = CONTRACT_MULTIPLIER if is_option_symbol(request.symbol) else 1
-        per_unit = price * multiplier
+        symbol = request.symbol
+        held = ctx.positions().get(symbol)
+        used = 0.0 if held is None else (
+            abs(held.quantity) * held.average_price * multiplier(symbol))
+        used += sum(working_cost(o, ctx) for o in working_entries(ctx)
+                    if o.request.symbol == symbol)
         budget = ctx.equity * self.max_pct
-        allowed = int(budget // per_unit)
-        if allowed >= request.quantity:
+        if used + per_unit * request.quantity <= budget:
             return APPROVE
-        return Resize(allowed, self.name,
-                      f"{request.quantity} x {per_unit:,.2f} > {self.max_pct:.0%} of equity "
-                      f"{ctx.equity:,.2f}")
+        return Resize(fit(budget, used, per_unit), self.name,
+                      f"{request.quantity} x {per_unit:,.2f} on top of {used:,.2f} held or "
+                      f"working > {self.max_pct:.0%} of equity {ctx.equity:,.2f}")

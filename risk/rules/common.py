@@ -1,0 +1,98 @@
+"""Helpers every rule family shares: is this order an exit, what does it cost, what works."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from functools import lru_cache
+
+from brokers.orders import Intent, Order, OrderRequest, Side
+from market.instruments import CONTRACT_MULTIPLIER, OptionSymbol, is_option_symbol
+from risk.context import RiskContext
+
+
+def multiplier(symbol: str) -> int:
+    return CONTRACT_MULTIPLIER if is_option_symbol(symbol) else 1
+
+
+def reduces_position(request: OrderRequest, ctx: RiskContext) -> bool:
+    """True when the order only shrinks an existing position toward zero, counting the
+    quantity that other working orders on the same side are already closing: two exits that
+    together would flip the position are not both "reducing"."""
+    held = ctx.position_quantity(request.symbol)
+    if held == 0 or (held > 0) == (request.side is Side.BUY):
+        return False
+    closing = request.quantity
+    if closing > abs(held):
+        return False
+    for order in ctx.working_orders():
+        r = order.request
+        if r.symbol == request.symbol and r.side is request.side and (
+                r.client_order_id != request.client_order_id):
+            closing += order.remaining
+    return closing <= abs(held)
+
+
+def is_entry(request: OrderRequest, ctx: RiskContext) -> bool:
+    """Anything that is not a pure reduction is an entry: entry-only rules gate it."""
+    return not reduces_position(request, ctx)
+
+
+def order_price(request: OrderRequest, ctx: RiskContext) -> float | None:
+    """The price the order would pay or receive: its limit, else the touch it would hit."""
+    if request.limit_price is not None:
+        return request.limit_price
+    quote = ctx.quote(request.symbol)
+    if quote is None:
+        return None
+    return quote.ask if request.side is Side.BUY else quote.bid
+
+
+def unit_cost(request: OrderRequest, ctx: RiskContext) -> float | None:
+    """Premium of one contract (or one share) of this order, dollars; None if unpriced."""
+    price = order_price(request, ctx)
+    if price is None or not price > 0:
+        return None
+    return price * multiplier(request.symbol)
+
+
+def working_entries(ctx: RiskContext) -> Iterator[Order]:
+    """Working orders that open or add (intent OPEN)."""
+    for order in ctx.working_orders():
+        if order.request.intent is Intent.OPEN:
+            yield order
+
+
+def working_cost(order: Order, ctx: RiskContext) -> float:
+    """Premium still to be paid by a working buy order (0 for sells and unpriced orders)."""
+    r = order.request
+    if r.side is not Side.BUY:
+        return 0.0
+    cost = unit_cost(r, ctx)
+    return 0.0 if cost is None else cost * order.remaining
+
+
+@lru_cache(maxsize=16384)
+def option_of(symbol: str) -> OptionSymbol | None:
+    """The parsed OCC symbol, None for a non-option (cached: symbols repeat all day)."""
+    return OptionSymbol.parse(symbol) if is_option_symbol(symbol) else None
+
+
+def underlying_of(symbol: str, hint: str = "") -> str:
+    """The underlying a contract belongs to: the given hint, else the OCC root."""
+    if hint:
+        return hint
+    option = option_of(symbol)
+    return symbol if option is None else option.root
+
+
+def fit(limit: float, used: float, unit: float) -> int:
+    """How many units of `unit` fit under `limit` once `used` is spent (never negative)."""
+    room = limit - used
+    if unit <= 0 or room < unit:
+        return 0
+    units = int(room // unit)
+    if (units + 1) * unit <= room:  # floor division may land one short of an exact fit
+        units += 1
+    while units > 0 and units * unit > room:
+        units -= 1
+    return units

@@ -1,0 +1,83 @@
+"""The pace of orders: a throttle per second and per minute, and a duplicate-order guard.
+
+Both remember only orders the manager approved (`on_approved`), in memory: after a restart
+the windows start empty, which at worst lets one more order through a window of a minute.
+Exits are counted but never refused: a throttled stop-loss would be a loss, not a safeguard.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from brokers.orders import OrderRequest, Side
+from risk.context import RiskContext
+from risk.decision import APPROVE, Decision, Reject
+from risk.rules.common import is_entry
+
+SECOND = timedelta(seconds=1)
+MINUTE = timedelta(minutes=1)
+
+
+@dataclass
+class OrderRateThrottle:
+    per_second: int | None
+    per_minute: int | None
+    name: str = "order_rate"
+    _sent: deque[datetime] = field(default_factory=deque, repr=False)
+
+    def _prune(self, now: datetime) -> None:
+        horizon = now - MINUTE
+        sent = self._sent
+        while sent and sent[0] <= horizon:
+            sent.popleft()
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not self._sent or not is_entry(request, ctx):
+            return APPROVE
+        now = ctx.now()
+        self._prune(now)
+        if self.per_minute is not None and len(self._sent) >= self.per_minute:
+            return Reject(self.name, f"{len(self._sent)} orders in the last minute, max "
+                                     f"{self.per_minute}")
+        if self.per_second is not None:
+            horizon = now - SECOND
+            recent = 0
+            for ts in reversed(self._sent):
+                if ts <= horizon:
+                    break
+                recent += 1
+            if recent >= self.per_second:
+                return Reject(self.name, f"{recent} orders in the last second, max "
+                                         f"{self.per_second}")
+        return APPROVE
+
+    def on_approved(self, request: OrderRequest, now: datetime) -> None:
+        self._prune(now)
+        self._sent.append(now)
+
+
+@dataclass
+class DuplicateOrderGuard:
+    """Refuses an entry for the same contract and side as one approved within `window`."""
+
+    window: timedelta
+    name: str = "duplicate_order"
+    _last: dict[tuple[str, Side], datetime] = field(default_factory=dict, repr=False)
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        last = self._last.get((request.symbol, request.side))
+        if last is None:
+            return APPROVE
+        age = ctx.now() - last
+        if age >= self.window or not is_entry(request, ctx):
+            return APPROVE
+        return Reject(self.name, f"{request.side} {request.symbol} already sent "
+                                 f"{age.total_seconds():.1f}s ago (window "
+                                 f"{self.window.total_seconds():g}s)")
+
+    def on_approved(self, request: OrderRequest, now: datetime) -> None:
+        if len(self._last) > 4096:  # forget expired keys now and then
+            self._last = {k: t for k, t in self._last.items() if now - t < self.window}
+        self._last[(request.symbol, request.side)] = now

@@ -1,0 +1,115 @@
+"""Portfolio Greeks limits in dollars: net delta, gamma, vega and daily theta after the order.
+
+The portfolio counts positions held and working entries as if filled (the exposure we could
+have). Per-contract Greeks come from the context; a share has delta 1 and nothing else. When a
+limit is on and a contract's Greeks are unknown, the entry is rejected (`on_unknown = "reject"`,
+the default) or that contract is left out of the sums (`"ignore"`). An entry that brings a
+Greek back toward zero is always allowed; otherwise it is resized to the largest quantity that
+keeps every Greek within its limit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from brokers.orders import OrderRequest
+from risk.config import GreeksLimits
+from risk.context import ContractGreeks, RiskContext
+from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.rules.common import is_entry, multiplier, option_of, working_entries
+
+GREEKS = ("delta", "gamma", "vega", "theta")
+
+
+def dollar_greeks(greeks: ContractGreeks, signed_quantity: int, mult: int) -> tuple[float, ...]:
+    """(delta $, gamma $, vega $, theta $) of `signed_quantity` contracts."""
+    scale = signed_quantity * mult
+    s = greeks.underlying_price
+    return (greeks.delta * scale * s, greeks.gamma * scale * s * s / 100.0,
+            greeks.vega * scale, greeks.theta * scale)
+
+
+@dataclass(frozen=True)
+class GreeksLimit:
+    limits: GreeksLimits
+    name: str = "greeks"
+
+    def _greeks(self, symbol: str, ctx: RiskContext) -> ContractGreeks | None:
+        if option_of(symbol) is not None:
+            return ctx.greeks(symbol)
+        quote = ctx.quote(symbol)
+        return None if quote is None else ContractGreeks(1.0, 0.0, 0.0, 0.0, quote.mid)
+
+    def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
+        totals = [0.0, 0.0, 0.0, 0.0]
+        exposure: dict[str, int] = {}
+        for sym, pos in ctx.positions().items():
+            if pos.quantity:
+                exposure[sym] = exposure.get(sym, 0) + pos.quantity
+        for order in working_entries(ctx):
+            r = order.request
+            exposure[r.symbol] = exposure.get(r.symbol, 0) + r.side.sign * order.remaining
+        for sym, qty in exposure.items():
+            g = self._greeks(sym, ctx)
+            if g is None:
+                if self.limits.on_unknown == "reject":
+                    return totals, sym
+                continue
+            for i, v in enumerate(dollar_greeks(g, qty, multiplier(sym))):
+                totals[i] += v
+        return totals, None
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not self.limits.enabled or not is_entry(request, ctx):
+            return APPROVE
+        own = self._greeks(request.symbol, ctx)
+        if own is None:
+            if self.limits.on_unknown == "reject":
+                return Reject(self.name, f"Greeks of {request.symbol} unknown: cannot check "
+                                         "the portfolio Greeks limits")
+            return APPROVE
+        totals, unknown = self._portfolio(ctx)
+        if unknown is not None:
+            return Reject(self.name, f"Greeks of held {unknown} unknown: cannot check the "
+                                     "portfolio Greeks limits")
+        unit = dollar_greeks(own, request.side.sign, multiplier(request.symbol))
+        allowed, why = request.quantity, ""
+        for i, greek in enumerate(GREEKS):
+            low, high = self._bounds(i)
+            if low is None or high is None:
+                continue
+            fits = _max_quantity(totals[i], unit[i], low, high, request.quantity)
+            if fits < allowed:
+                allowed = fits
+                after = totals[i] + unit[i] * request.quantity
+                why = (f"net {greek} $ {totals[i]:,.0f} → {after:,.0f} with {request.quantity} "
+                       f"{request.symbol}, limit {low:,.0f}..{high:,.0f}")
+        if allowed >= request.quantity:
+            return APPROVE
+        if allowed <= 0:
+            return Reject(self.name, why)
+        return Resize(allowed, self.name, why)
+
+    def _bounds(self, index: int) -> tuple[float | None, float | None]:
+        lim = self.limits
+        if index == 3:
+            decay = lim.max_theta_decay_dollars
+            return (None, None) if decay is None else (-decay, math.inf)
+        value = (lim.max_abs_delta_dollars, lim.max_abs_gamma_dollars,
+                 lim.max_abs_vega_dollars)[index]
+        return (None, None) if value is None else (-value, value)
+
+
+def _max_quantity(total: float, unit: float, low: float, high: float, wanted: int) -> int:
+    """Largest q ≤ wanted with total + q·unit inside [low, high], or not moving away from it."""
+    after = total + unit * wanted
+    if low <= after <= high:
+        return wanted
+    if abs(after) <= abs(total) or unit == 0:
+        return wanted  # already outside and this order brings it back toward zero
+    bound = high if unit > 0 else low
+    room = (bound - total) / unit
+    if room < 0:
+        return 0
+    return min(wanted, math.floor(room))

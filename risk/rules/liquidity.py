@@ -1,0 +1,89 @@
+"""Market quality of the contract being entered: a fresh quote, a tight spread, enough
+volume today and enough open interest. Exits never wait for a good market."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brokers.orders import OrderRequest
+from risk.context import RiskContext
+from risk.decision import APPROVE, Decision, Reject
+from risk.rules.common import is_entry
+
+
+@dataclass(frozen=True)
+class StaleQuote:
+    max_age_seconds: float
+    name: str = "stale_quote"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not is_entry(request, ctx):
+            return APPROVE
+        quote = ctx.quote(request.symbol)
+        if quote is None:
+            return Reject(self.name, f"no quote for {request.symbol}")
+        age = (ctx.now() - quote.ts).total_seconds()
+        if age > self.max_age_seconds:
+            return Reject(self.name, f"quote for {request.symbol} is {age:.0f}s old "
+                                     f"(max {self.max_age_seconds:g}s)")
+        return APPROVE
+
+
+@dataclass(frozen=True)
+class MaxSpread:
+    """Rejects when the spread is wider than `max_abs` dollars or `max_pct` of mid."""
+
+    max_abs: float | None
+    max_pct: float | None
+    name: str = "spread"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not is_entry(request, ctx):
+            return APPROVE
+        quote = ctx.quote(request.symbol)
+        if quote is None or not quote.bid > 0 or not quote.ask >= quote.bid:
+            return Reject(self.name, f"no two-sided market for {request.symbol}")
+        spread = quote.ask - quote.bid
+        if self.max_abs is not None and spread > self.max_abs + 1e-9:
+            return Reject(self.name, f"spread {spread:.2f} of {request.symbol} > max "
+                                     f"{self.max_abs:.2f}")
+        mid = (quote.ask + quote.bid) / 2.0
+        if self.max_pct is not None and spread > self.max_pct * mid + 1e-9:
+            return Reject(self.name, f"spread {spread:.2f} is {spread / mid:.1%} of mid "
+                                     f"{mid:.2f} for {request.symbol}, max {self.max_pct:.1%}")
+        return APPROVE
+
+
+@dataclass(frozen=True)
+class MinVolume:
+    minimum: int
+    name: str = "volume"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not is_entry(request, ctx):
+            return APPROVE
+        volume = ctx.volume(request.symbol)
+        if volume < self.minimum:
+            return Reject(self.name, f"{request.symbol} traded {volume} today, min "
+                                     f"{self.minimum}")
+        return APPROVE
+
+
+@dataclass(frozen=True)
+class MinOpenInterest:
+    minimum: int
+    reject_unknown: bool = False
+    name: str = "open_interest"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not is_entry(request, ctx):
+            return APPROVE
+        oi = ctx.open_interest(request.symbol)
+        if oi is None:
+            if self.reject_unknown:
+                return Reject(self.name, f"open interest of {request.symbol} unknown")
+            return APPROVE
+        if oi < self.minimum:
+            return Reject(self.name, f"open interest of {request.symbol} is {oi}, min "
+                                     f"{self.minimum}")
+        return APPROVE

@@ -1,0 +1,142 @@
+"""Options-aware exposure: premium per trade and per day, contracts per underlying, premium
+per expiry, and no naked short options. Each resizes an entry down to what fits, if anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from brokers.orders import OrderRequest, Side
+from risk.context import RiskContext
+from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.rules.common import (
+    fit,
+    is_entry,
+    multiplier,
+    option_of,
+    underlying_of,
+    unit_cost,
+    working_cost,
+    working_entries,
+)
+
+
+def _resize_or_reject(name: str, allowed: int, request: OrderRequest, why: str) -> Decision:
+    if allowed <= 0:
+        return Reject(name, why)
+    return Resize(allowed, name, why)
+
+
+@dataclass(frozen=True)
+class PremiumPerTrade:
+    """Premium of one opening order ≤ a dollar amount."""
+
+    max_premium: float
+    name: str = "premium_per_trade"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if request.side is not Side.BUY or not is_entry(request, ctx):
+            return APPROVE
+        per_unit = unit_cost(request, ctx)
+        if per_unit is None:
+            return Reject(self.name, f"no price for the premium of {request.symbol}")
+        if per_unit * request.quantity <= self.max_premium:
+            return APPROVE
+        return _resize_or_reject(
+            self.name, fit(self.max_premium, 0.0, per_unit), request,
+            f"premium {per_unit * request.quantity:,.2f} > max {self.max_premium:,.2f} per trade")
+
+
+@dataclass(frozen=True)
+class PremiumPerDay:
+    """Premium paid to open today (filled and working, plus this order) ≤ a fraction of the
+    session's opening equity."""
+
+    max_pct: float
+    name: str = "premium_per_day"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if request.side is not Side.BUY or not is_entry(request, ctx):
+            return APPROVE
+        per_unit = unit_cost(request, ctx)
+        if per_unit is None:
+            return Reject(self.name, f"no price for the premium of {request.symbol}")
+        budget = self.max_pct * (ctx.start_of_day_equity or ctx.equity)
+        used = ctx.premium_opened_today() + sum(working_cost(o, ctx)
+                                                for o in working_entries(ctx))
+        if used + per_unit * request.quantity <= budget:
+            return APPROVE
+        return _resize_or_reject(
+            self.name, fit(budget, used, per_unit), request,
+            f"premium today {used:,.2f} + {per_unit * request.quantity:,.2f} > "
+            f"{self.max_pct:.0%} of opening equity ({budget:,.2f})")
+
+
+@dataclass(frozen=True)
+class ContractsPerUnderlying:
+    """Contracts held plus working entries across one underlying's contracts ≤ a limit."""
+
+    limit: int
+    name: str = "contracts_per_underlying"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if not is_entry(request, ctx):
+            return APPROVE
+        underlying = underlying_of(request.symbol, request.underlying)
+        used = sum(abs(p.quantity) for sym, p in ctx.positions().items()
+                   if p.quantity and underlying_of(sym, p.underlying) == underlying)
+        used += sum(o.remaining for o in working_entries(ctx)
+                    if underlying_of(o.request.symbol, o.request.underlying) == underlying)
+        if used + request.quantity <= self.limit:
+            return APPROVE
+        return _resize_or_reject(
+            self.name, self.limit - used, request,
+            f"{used} contracts of {underlying} held or working + {request.quantity} > max "
+            f"{self.limit}")
+
+
+@dataclass(frozen=True)
+class SameExpiryExposure:
+    """Premium cost of everything expiring on the order's expiration day ≤ a fraction of
+    equity, so one expiry's pin or crush cannot take the account."""
+
+    max_pct: float
+    name: str = "same_expiry_exposure"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        option = option_of(request.symbol)
+        if option is None or request.side is not Side.BUY or not is_entry(request, ctx):
+            return APPROVE
+        per_unit = unit_cost(request, ctx)
+        if per_unit is None:
+            return Reject(self.name, f"no price for the premium of {request.symbol}")
+        expiry = option.expiration
+        used = 0.0
+        for sym, pos in ctx.positions().items():
+            held = option_of(sym) if pos.quantity else None
+            if held is not None and held.expiration == expiry:
+                used += abs(pos.quantity) * pos.average_price * multiplier(sym)
+        for order in working_entries(ctx):
+            held = option_of(order.request.symbol)
+            if held is not None and held.expiration == expiry:
+                used += working_cost(order, ctx)
+        budget = self.max_pct * ctx.equity
+        if used + per_unit * request.quantity <= budget:
+            return APPROVE
+        return _resize_or_reject(
+            self.name, fit(budget, used, per_unit), request,
+            f"premium expiring {expiry} {used:,.2f} + {per_unit * request.quantity:,.2f} > "
+            f"{self.max_pct:.0%} of equity ({budget:,.2f})")
+
+
+@dataclass(frozen=True)
+class NoShortOptions:
+    """Selling an option to open (naked) is refused: its margin is not modelled here."""
+
+    name: str = "no_short_options"
+
+    def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if request.side is Side.SELL and option_of(request.symbol) is not None and (
+                is_entry(request, ctx)):
+            return Reject(self.name, f"selling {request.symbol} to open (short option) is not "
+                                     "allowed; set risk.options.allow_short_options to permit")
+        return APPROVE
