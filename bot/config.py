@@ -13,7 +13,14 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -111,10 +118,54 @@ class IbkrConfig(Section):
 
 
 class TelegramConfig(Section):
-    enabled: bool = False
-    token: SecretStr | None = None
+    """Control and alerts over Telegram. Users are Telegram user ids (numbers): commands are
+    authorized on the user, never on the chat alone, so a bot in a group stays safe."""
+
+    enabled: bool = Field(False, description="Run the Telegram control and alert service.")
+    token: SecretStr | None = Field(None, description="Bot token from @BotFather "
+                                    "(environment only: TRADEFLY__TELEGRAM__TOKEN).")
     base_url: str = Field("https://api.telegram.org/bot",
                           description="Bot API base URL (self-hosted servers, tests).")
+    admins: list[int] = Field([], description="User ids that may do everything, including "
+                              "/kill and resuming after a breaker or kill.")
+    traders: list[int] = Field([], description="User ids that may also pause, resume, "
+                               "flatten and switch strategies.")
+    viewers: list[int] = Field([], description="User ids that may only read.")
+    allowed_chats: list[int] = Field([], description="If set, commands are accepted only in "
+                                     "these chats (still checked on the user); [] = any chat.")
+    alert_chats: list[int] = Field([], description="Chats that receive alerts; [] = each "
+                                   "admin's private chat.")
+    alert_min_priority: int = Field(1, ge=0, le=2, description="Lowest notice priority sent "
+                                    "as an alert: 0 also sends every signal, 1 fills and "
+                                    "denials, 2 only faults and state changes.")
+    alert_queue_size: int = Field(200, ge=10, description="Alerts kept per chat while "
+                                  "Telegram is slow or down; beyond it the oldest of the lowest "
+                                  "priority are dropped (and counted).")
+    alert_interval_seconds: float = Field(3.0, ge=0, description="Least time between two "
+                                          "alert messages to one chat; alerts arriving in "
+                                          "between are batched into one message.")
+    confirm_seconds: float = Field(60.0, gt=0, description="How long the confirm buttons of "
+                                   "/flatten, /kill and resume-after-breaker stay valid.")
+    heartbeat_minutes: float = Field(60.0, ge=0, description="A short 'alive' alert this "
+                                     "often, so silence itself is the alarm; 0 = off.")
+    poll_timeout_seconds: int = Field(20, ge=0, le=50, description="Long-polling timeout of "
+                                      "getUpdates.")
+
+    @model_validator(mode="after")
+    def _check_users(self) -> TelegramConfig:
+        seen: dict[int, str] = {}
+        for role in ("admins", "traders", "viewers"):
+            for user in getattr(self, role):
+                if user in seen and seen[user] != role:
+                    raise ValueError(f"user {user} is listed in both {seen[user]} and {role}; "
+                                     "give each user one role")
+                seen[user] = role
+        if self.enabled and self.token is None:
+            raise ValueError("enabled = true needs a token: set TRADEFLY__TELEGRAM__TOKEN")
+        if self.enabled and not (seen or self.alert_chats):
+            raise ValueError("enabled = true but no admins, traders, viewers or alert_chats: "
+                             "nobody could use the bot")
+        return self
 
 
 class MassiveConfig(Section):
@@ -227,7 +278,9 @@ def _describe(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in err["loc"]) or "(root)"
         value = err.get("input")
         shown = "***" if any(where.startswith(s) for s in SECRET_FIELDS) else repr(value)
-        if err["type"] == "extra_forbidden":
+        if isinstance(value, dict):  # a section-level check: its input may hold secrets
+            lines.append(f"{where}: {err['msg']}")
+        elif err["type"] == "extra_forbidden":
             lines.append(f"{where}: unknown field (got {shown})")
         else:
             lines.append(f"{where}: {err['msg']} (got {shown})")

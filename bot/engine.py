@@ -319,3 +319,6 @@ class Engine:
             plan.session.day.isoformat(), self.control.start_of_day_equity, equity,
             self.portfolio.realized_pnl, self.portfolio.fees, self.portfolio.fills_seen)
         self.orders.store.flush()
+        self.bus.publish(Notice("session_closed", plan.session.close,
+                                f"Session {plan.session.day} closed: equity {equity:,.2f}",
+                                data={"day": plan.session.day.isoformat(), "equity": equity}))

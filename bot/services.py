@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
+from bot.control import restore_strategy_switches
+
 if TYPE_CHECKING:
     from bot.daemon import Daemon
 
@@ -24,4 +26,15 @@ class Service(Protocol):
 def build_services(daemon: Daemon) -> list[Service]:
     """The services this config turns on, in start order."""
     services: list[Service] = []
+    settings = daemon.settings
+    restore_strategy_switches(daemon.bot)
+    if settings.telegram.enabled:
+        from bot.monitor import Monitor
+        from bot.telegram import TelegramService
+
+        services.append(Monitor(daemon.bot, live_feed=not daemon.replay,
+                                stale_after=settings.feed.stale_after_seconds,
+                                heartbeat_minutes=settings.telegram.heartbeat_minutes))
+        services.append(TelegramService(daemon.bot, settings.telegram, health=daemon.health,
+                                        stop_reason=lambda: daemon.stop_reason))
     return services

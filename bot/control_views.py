@@ -1,0 +1,253 @@
+"""Read-only views of the running bot, as typed values for any control channel.
+
+Telegram formats them as short messages, the dashboard as JSON (`dataclasses.asdict`). Each
+builder reads memory first and the store only for history, so a view is cheap enough to build
+from the event loop between market events.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib import metadata
+from typing import Any
+
+from bot.portfolio import multiplier
+from bot.wiring import Bot
+from brokers.orders import Order
+from market.calendar import NEW_YORK
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    mode: str
+    broker: str
+    state: str
+    paused: bool
+    reason: str
+    breaker_latched: bool
+    last_event_at: datetime | None
+    feed_stale: bool
+    broker_connected: bool | None  # None: the adapter does not say
+    store_healthy: bool
+    uptime_seconds: float | None
+    open_positions: int
+    working_orders: int
+    equity: float
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    symbol: str
+    quantity: int
+    average_price: float
+    mark: float | None  # liquidation side: bid for a long, ask for a short
+    unrealized: float
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsView:
+    rows: list[PositionRow]
+    total_unrealized: float
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    client_order_id: str
+    symbol: str
+    side: str
+    quantity: int
+    filled: int
+    order_type: str
+    limit_price: float | None
+    status: str
+    reason: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrdersView:
+    working: list[OrderRow]
+    recent: list[OrderRow]
+
+
+@dataclass(frozen=True, slots=True)
+class PnlView:
+    day: str
+    start_equity: float
+    equity: float
+    realized: float  # after fees
+    unrealized: float  # at the liquidation side
+    fees: float
+    net: float
+    loss_pct: float  # drawdown from the opening equity; negative when up
+    limit_pct: float
+    halt_pct: float | None
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignalRow:
+    ts: datetime
+    strategy: str
+    symbol: str
+    action: str
+    confidence: float
+    entry_limit: float
+    reason: str
+    order_status: str  # what became of it: filled, denied, … or "" when no order
+
+
+@dataclass(frozen=True, slots=True)
+class SignalsView:
+    rows: list[SignalRow]
+
+
+@dataclass(frozen=True, slots=True)
+class LimitRow:
+    name: str
+    limit: str
+    used: str
+
+
+@dataclass(frozen=True, slots=True)
+class RiskView:
+    state: str
+    paused: bool
+    reason: str
+    limits: list[LimitRow]
+    denials_by_rule: dict[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRow:
+    name: str
+    enabled: bool
+    errors: int
+    disabled_reason: str
+    signals: int
+
+
+@dataclass(frozen=True, slots=True)
+class StrategiesView:
+    rows: list[StrategyRow]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionView:
+    components: dict[str, str] = field(default_factory=dict)
+
+
+def status_view(bot: Bot, health: Mapping[str, Any]) -> StatusView:
+    control = bot.control
+    quotes = bot.market.quotes
+    return StatusView(
+        mode=bot.settings.mode, broker=bot.settings.broker, state=control.state.value,
+        paused=control.paused, reason=control.reason, breaker_latched=control.latched_by_breaker,
+        last_event_at=bot.engine.last_event_at, feed_stale=bool(health.get("feed_stale", False)),
+        broker_connected=getattr(bot.broker, "connected", None),
+        store_healthy=bot.orders.store_healthy, uptime_seconds=health.get("uptime_seconds"),
+        open_positions=len(bot.portfolio.open_positions()),
+        working_orders=len(bot.orders.open_orders()),
+        equity=round(bot.portfolio.equity(quotes, at_liquidation=True), 2))
+
+
+def positions_view(bot: Bot) -> PositionsView:
+    rows = []
+    for pos in sorted(bot.portfolio.open_positions(), key=lambda p: p.symbol):
+        quote = bot.market.quote(pos.symbol)
+        mark = None
+        if quote is not None and quote.ask > 0:
+            mark = quote.bid if pos.quantity > 0 else quote.ask
+        price = pos.average_price if mark is None else mark
+        unrealized = (price - pos.average_price) * pos.quantity * multiplier(pos.symbol)
+        rows.append(PositionRow(pos.symbol, pos.quantity, pos.average_price, mark,
+                                round(unrealized, 2)))
+    return PositionsView(rows, round(sum(r.unrealized for r in rows), 2))
+
+
+def _order_row(order: Order) -> OrderRow:
+    r = order.request
+    return OrderRow(r.client_order_id, r.symbol, r.side.value, r.quantity, order.filled_quantity,
+                    r.order_type.value, r.limit_price, order.status.value, order.status_reason,
+                    order.created_at)
+
+
+def orders_view(bot: Bot, recent: int = 8) -> OrdersView:
+    working = [_order_row(o) for o in bot.orders.open_orders()]
+    done = sorted((o for o in bot.orders.orders.values() if not o.status.is_open),
+                  key=lambda o: o.updated_at or o.created_at, reverse=True)
+    return OrdersView(working, [_order_row(o) for o in done[:recent]])
+
+
+def session_day(bot: Bot) -> str:
+    """The trading day the books are on (New York date), for 'today' in every view."""
+    return bot.control.session_day or bot.clock.now().astimezone(NEW_YORK).date().isoformat()
+
+
+def pnl_view(bot: Bot) -> PnlView:
+    quotes, portfolio, cfg = bot.market.quotes, bot.portfolio, bot.settings.risk
+    equity = portfolio.equity(quotes, at_liquidation=True)
+    start = bot.control.start_of_day_equity or portfolio.starting_cash
+    loss = (start - equity) / start if start > 0 else 0.0
+    return PnlView(
+        day=session_day(bot), start_equity=round(start, 2), equity=round(equity, 2),
+        realized=round(portfolio.realized_pnl, 2),
+        unrealized=round(portfolio.unrealized_pnl(quotes, at_liquidation=True), 2),
+        fees=round(portfolio.fees, 2), net=round(equity - start, 2), loss_pct=loss,
+        limit_pct=cfg.max_daily_loss_pct, halt_pct=cfg.halt_daily_loss_pct,
+        state=bot.control.state.value)
+
+
+def signals_view(bot: Bot, limit: int = 8) -> SignalsView:
+    rows = []
+    for s in bot.store.load_signals(limit):
+        order = bot.orders.orders.get(s["client_order_id"] or "")
+        rows.append(SignalRow(s["ts"], s["strategy"], s["symbol"], s["action"],
+                              s["confidence"], s["entry_limit"], s["reason"],
+                              "" if order is None else order.status.value))
+    return SignalsView(rows)
+
+
+def risk_view(bot: Bot) -> RiskView:
+    cfg = bot.settings.risk
+    pnl = pnl_view(bot)
+    open_trades = len(bot.portfolio.open_positions()) + bot.orders.working_entries()
+    limits = [
+        LimitRow("daily loss (REDUCING)", f"{cfg.max_daily_loss_pct:.1%}",
+                 f"{max(pnl.loss_pct, 0.0):.2%}"),
+        LimitRow("daily loss (HALT)",
+                 "off" if cfg.halt_daily_loss_pct is None else f"{cfg.halt_daily_loss_pct:.1%}",
+                 f"{max(pnl.loss_pct, 0.0):.2%}"),
+        LimitRow("concurrent trades", str(cfg.max_concurrent_trades), str(open_trades)),
+        LimitRow("position size", f"{cfg.max_position_pct:.1%} of equity", "per order"),
+        LimitRow("risk per trade", f"{cfg.risk_per_trade_pct:.1%} of equity", "per order"),
+        LimitRow("contracts per order", str(cfg.max_contracts_per_order), "per order"),
+    ]
+    day = session_day(bot)
+    denials = Counter(d["rule"] for d in bot.store.load_risk_decisions(500)
+                      if d["decision"] == "reject"
+                      and d["ts"].astimezone(NEW_YORK).date().isoformat() == day)
+    return RiskView(bot.control.state.value, bot.control.paused, bot.control.reason, limits,
+                    dict(denials.most_common()))
+
+
+def strategies_view(bot: Bot) -> StrategiesView:
+    return StrategiesView([StrategyRow(g.name, g.enabled, g.errors, g.disabled_reason,
+                                       g.signals_emitted) for g in bot.engine.strategies])
+
+
+def version_view(extra: Mapping[str, str] | None = None) -> VersionView:
+    components = {"tradefly": _version("tradefly"), "python": platform.python_version()}
+    components.update(extra or {})
+    return VersionView(components)
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
