@@ -1,0 +1,33 @@
+"""Technical indicators, streaming (one object per series, O(1) per bar) and batch (numpy).
+
+Streaming classes live by family (``moving``, ``momentum``, ``bands``, ``trend``, ``volume``,
+``levels``); ``batch`` holds the array functions, equal to them bar for bar; ``catalog`` names
+them for configuration; ``chain`` updates many series at once with numpy; ``registry`` keeps
+them per symbol and timeframe, fed by ``market.bars``.
+"""
+
+from market.indicators._base import Streaming
+from market.indicators.bands import ATR, Bollinger, Donchian, Keltner
+from market.indicators.levels import SupportResistance
+from market.indicators.momentum import (
+    CCI,
+    MACD,
+    MFI,
+    ROC,
+    RSI,
+    CutlerRSI,
+    Momentum,
+    Stochastic,
+    StochRSI,
+    WilliamsR,
+)
+from market.indicators.moving import DEMA, EMA, SMA, TEMA, WMA
+from market.indicators.trend import ADX, Ichimoku, ParabolicSAR, Supertrend
+from market.indicators.volume import OBV, VWAP, RelativeVolume
+
+__all__ = [
+    "ADX", "ATR", "CCI", "DEMA", "EMA", "MACD", "MFI", "OBV", "ROC", "RSI", "SMA", "TEMA", "VWAP",
+    "WMA", "Bollinger", "CutlerRSI", "Donchian", "Ichimoku", "Keltner", "Momentum",
+    "ParabolicSAR", "RelativeVolume", "StochRSI", "Stochastic", "Streaming", "Supertrend",
+    "SupportResistance", "WilliamsR",
+]
