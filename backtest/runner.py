@@ -65,11 +65,11 @@ def backtest_settings(settings: Settings) -> Settings:
 
 
 def run(settings: Settings, data: Path | BacktestData, start: date | None = None,
-        end: date | None = None, *, progress: ProgressHook | None = None,
-        run_tag: str = "bt") -> BacktestResult:
-    """Replay `data` (a path or loaded data) between `start` and `end` through the live path."""
-    loaded = data if isinstance(data, BacktestData) else load_data(
-        data, start, end, settings.replay.underlyings or None)
+        end: date | None = None, *, underlyings: list[str] | None = None,
+        progress: ProgressHook | None = None, run_tag: str = "bt") -> BacktestResult:
+    """Replay `data` (a path or loaded data) between `start` and `end` (New York days, both
+    included), optionally only some underlyings, through the live path."""
+    loaded = data if isinstance(data, BacktestData) else load_data(data, start, end, underlyings)
     first_day = loaded.days[0]
     clock = SimClock(datetime.combine(first_day, datetime.min.time(), NEW_YORK).astimezone(UTC))
     bot = build_bot(backtest_settings(settings), clock, run_tag=run_tag)

@@ -112,10 +112,12 @@ class TableFeed:
 
     @staticmethod
     def _days_of(table: pa.Table) -> np.ndarray:
-        ts = table.column("ts").to_numpy().astype("datetime64[ns]")
-        # New York calendar day of each stamp (fixed-offset math would break across DST).
-        return (pd.DatetimeIndex(ts, tz="UTC").tz_convert(NEW_YORK).normalize()
-                .tz_localize(None).to_numpy().astype("datetime64[D]"))
+        """New York calendar day of each row (DST-aware), converting each distinct stamp once."""
+        ns = table.column("ts").to_numpy().astype("datetime64[ns]").view("i8")
+        uniques, codes = np.unique(ns, return_inverse=True)
+        local = pd.DatetimeIndex(uniques.astype("datetime64[ns]"), tz=UTC).tz_convert(NEW_YORK)
+        days = np.array([d.isoformat() for d in local.date], dtype="datetime64[D]")
+        return days[codes] if len(days) else np.array([], dtype="datetime64[D]")
 
     @property
     def days(self) -> list[date]:
