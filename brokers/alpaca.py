@@ -127,6 +127,7 @@ class AlpacaBroker:
         if pending:
             await asyncio.wait(pending, timeout=self.config.timeout_seconds)
         await self.stream.stop_ws()
+        await self.stream.close()  # wakes the reader now instead of at its 5 s poll
         if self._stream_task is not None:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._stream_task, 10)
@@ -159,6 +160,9 @@ class AlpacaBroker:
             self._emit(OrderUpdate(cid, OrderStatus.REJECTED, self._clock.now(),
                                    reason=f"not sent: {exc}"))
         except BrokerError as exc:
+            if cid in self._status:
+                log.info("submit %s: answer lost but the stream already reported it", cid)
+                return
             log.warning("submit %s: outcome unknown (%s); will look it up, never resend", cid,
                         exc)
             self._emit(OrderUpdate(cid, OrderStatus.PENDING_RECONCILIATION, self._clock.now(),

@@ -32,7 +32,8 @@ class _Wait:
     """Honour a rate limit's retry-after; otherwise back off exponentially with jitter."""
 
     def __init__(self, initial: float, maximum: float) -> None:
-        self._backoff = wait_exponential_jitter(initial=initial, max=maximum, jitter=initial)
+        self._backoff = wait_exponential_jitter(multiplier=initial, max=maximum,
+                                                jitter=initial)
         self._maximum = maximum
 
     def __call__(self, state: RetryCallState) -> float:

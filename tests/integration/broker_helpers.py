@@ -28,8 +28,11 @@ async def until(condition: Callable[[], bool], within: float = 5.0) -> None:
         await asyncio.sleep(0.01)
 
 
-def bot_for(broker: Broker, tmp_path: Path) -> Bot:
-    clock = SimClock(datetime(2025, 6, 2, 15, 0, tzinfo=UTC))
+def sim_clock() -> SimClock:
+    return SimClock(datetime(2025, 6, 2, 15, 0, tzinfo=UTC))
+
+
+def bot_for(broker: Broker, tmp_path: Path, clock: SimClock) -> Bot:
     bot = build_bot(make_settings(tmp_path), clock, broker=broker, run_tag="itest")
     # These tests exercise the venue path, not the limits: the order still goes through the
     # risk manager, with no rules, so one the broker will refuse (buying power) reaches it.
