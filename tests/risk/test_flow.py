@@ -1,0 +1,76 @@
+"""Order pace: the throttle per second/minute and the duplicate guard, through the manager
+(which tells them about approved orders only)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from risk.decision import APPROVE, Reject
+from risk.manager import RiskManager
+from risk.rules.flow import DuplicateOrderGuard, OrderRateThrottle
+from risk.rules.limits import OrderSanity
+from tests.risk.fakes import CALL, NOON, PUT, FakeContext, Held, buy, sell
+
+
+def symbols(n: int) -> list[str]:
+    return [f"GOOG151231C00{700 + i:03d}000" for i in range(n)]
+
+
+def test_throttle_per_second_boundary():
+    manager = RiskManager([OrderRateThrottle(per_second=3, per_minute=None)])
+    ctx = FakeContext()
+    for sym in symbols(3):
+        assert manager.check(buy(sym), ctx).approved
+    verdict = manager.check(buy(PUT), ctx)
+    assert verdict.rejection is not None and "3 orders in the last second" in (
+        verdict.rejection.reason)
+    ctx.at = NOON + timedelta(seconds=1)  # the first three fall out of the window
+    assert manager.check(buy(PUT), ctx).approved
+
+
+def test_throttle_per_minute_boundary():
+    manager = RiskManager([OrderRateThrottle(per_second=None, per_minute=5)])
+    ctx = FakeContext()
+    for i, sym in enumerate(symbols(5)):
+        ctx.at = NOON + timedelta(seconds=10 * i)
+        assert manager.check(buy(sym), ctx).approved
+    ctx.at = NOON + timedelta(seconds=59)
+    assert not manager.check(buy(PUT), ctx).approved
+    ctx.at = NOON + timedelta(seconds=60)
+    assert manager.check(buy(PUT), ctx).approved
+
+
+def test_throttle_counts_exits_but_never_refuses_them():
+    manager = RiskManager([OrderRateThrottle(per_second=1, per_minute=None)])
+    ctx = FakeContext(held={CALL: Held(2)})
+    assert manager.check(buy(PUT), ctx).approved
+    assert manager.check(sell(CALL, 2), ctx).approved
+    assert not manager.check(buy("GOOG151231C00700000"), ctx).approved
+
+
+def test_denied_orders_do_not_count_against_the_throttle():
+    manager = RiskManager([OrderSanity(), OrderRateThrottle(per_second=1, per_minute=None)])
+    ctx = FakeContext()
+    assert not manager.check(buy(quantity=0), ctx).approved
+    assert manager.check(buy(), ctx).approved
+
+
+def test_duplicate_guard_same_contract_and_side_within_window():
+    manager = RiskManager([DuplicateOrderGuard(timedelta(seconds=10))])
+    ctx = FakeContext(held={PUT: Held(1)})
+    assert manager.check(buy(CALL), ctx).approved
+    ctx.at = NOON + timedelta(seconds=9)
+    verdict = manager.check(buy(CALL), ctx)
+    assert isinstance(verdict.rejection, Reject) and "already sent 9.0s ago" in (
+        verdict.rejection.reason)
+    assert manager.check(buy(PUT), ctx).approved  # another contract is no duplicate
+    ctx.at = NOON + timedelta(seconds=10)
+    assert manager.check(buy(CALL), ctx).approved
+
+
+def test_duplicate_guard_other_side_is_not_a_duplicate():
+    guard = DuplicateOrderGuard(timedelta(seconds=10))
+    guard.on_approved(buy(CALL), NOON)
+    ctx = FakeContext(held={CALL: Held(1)})
+    assert guard.check(sell(CALL, 1), ctx) is APPROVE
+    assert isinstance(guard.check(buy(CALL), ctx), Reject)
