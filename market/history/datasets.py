@@ -20,7 +20,6 @@ class Source(StrEnum):
     FLAT_FILE = "flat_file"
     REST = "rest"
     DERIVED = "derived"
-    IMPORTED = "imported"
 
 
 class AssetClass(StrEnum):
@@ -113,6 +112,24 @@ STOCKS_DAY = _flat("stocks_day", AssetClass.STOCKS, "us_stocks_sip/day_aggs_v1",
                    _AGG_COLUMNS, "window_start", "stock daily OHLCV")
 STOCKS_MINUTE = _flat("stocks_minute", AssetClass.STOCKS, "us_stocks_sip/minute_aggs_v1",
                       _AGG_COLUMNS, "window_start", "stock 1-minute OHLCV")
+_STOCK_QUOTE_COLUMNS: tuple[tuple[str, pa.DataType], ...] = (
+    ("ticker", pa.string()),
+    ("ask_exchange", pa.int64()),
+    ("ask_price", pa.float64()),
+    ("ask_size", pa.float64()),
+    ("bid_exchange", pa.int64()),
+    ("bid_price", pa.float64()),
+    ("bid_size", pa.float64()),
+    ("conditions", pa.string()),
+    ("indicators", pa.string()),
+    ("participant_timestamp", pa.int64()),
+    ("sequence_number", pa.int64()),
+    ("sip_timestamp", pa.int64()),
+    ("tape", pa.int64()),
+    ("trf_timestamp", pa.int64()),
+)
+STOCKS_QUOTES = _flat("stocks_quotes", AssetClass.STOCKS, "us_stocks_sip/quotes_v1",
+                      _STOCK_QUOTE_COLUMNS, "sip_timestamp", "stock NBBO quotes")
 STOCKS_TRADES = _flat("stocks_trades", AssetClass.STOCKS, "us_stocks_sip/trades_v1",
                       _STOCK_TRADE_COLUMNS, "sip_timestamp",
                       "every stock print (trf_id marks off-exchange/dark-pool prints)")
@@ -124,10 +141,6 @@ OPEN_INTEREST = Dataset("open_interest", Source.REST, AssetClass.OPTIONS,
 SPLITS = Dataset("splits", Source.REST, AssetClass.STOCKS, "stock splits")
 DIVIDENDS = Dataset("dividends", Source.REST, AssetClass.STOCKS, "cash dividends")
 
-#: Quotes imported from minute quote bars (the shipped data): one quote per contract per minute.
-STOCKS_QUOTES = Dataset("stocks_quotes", Source.IMPORTED, AssetClass.STOCKS,
-                        "stock NBBO at the end of each minute (imported)")
-
 GREEKS_DAILY = Dataset("greeks_daily", Source.DERIVED, AssetClass.OPTIONS,
                        "per-contract daily IV and Greeks from the day close")
 VOLUME_30D = Dataset("volume_30d", Source.DERIVED, AssetClass.OPTIONS,
@@ -137,11 +150,11 @@ PUT_CALL = Dataset("put_call", Source.DERIVED, AssetClass.OPTIONS,
 
 FLAT_FILE_DATASETS: tuple[Dataset, ...] = (
     OPTIONS_DAY, OPTIONS_MINUTE, OPTIONS_TRADES, OPTIONS_QUOTES,
-    STOCKS_DAY, STOCKS_MINUTE, STOCKS_TRADES,
+    STOCKS_DAY, STOCKS_MINUTE, STOCKS_TRADES, STOCKS_QUOTES,
 )
 REST_DATASETS: tuple[Dataset, ...] = (CONTRACTS, OPEN_INTEREST, SPLITS, DIVIDENDS)
 ALL_DATASETS: tuple[Dataset, ...] = (
-    *FLAT_FILE_DATASETS, *REST_DATASETS, STOCKS_QUOTES, GREEKS_DAILY, VOLUME_30D, PUT_CALL,
+    *FLAT_FILE_DATASETS, *REST_DATASETS, GREEKS_DAILY, VOLUME_30D, PUT_CALL,
 )
 BY_NAME: dict[str, Dataset] = {d.name: d for d in ALL_DATASETS}
 

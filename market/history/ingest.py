@@ -82,6 +82,26 @@ def _normalise(batch: pa.RecordBatch, dataset: Dataset) -> pa.Table:
     return table
 
 
+_OPTION_FIELDS = (("symbol", pa.string()), ("expiration", pa.date32()), ("right", pa.string()),
+                  ("strike", pa.float64()))
+
+
+def store_schema(dataset: Dataset) -> pa.Schema:
+    """The columns a flat-file dataset has in the store (what `_normalise` produces)."""
+    fields: list[tuple[str, pa.DataType]] = []
+    if dataset.asset is AssetClass.OPTIONS:
+        fields.extend(_OPTION_FIELDS)
+    for name, kind in dataset.csv_types:
+        if name == "ticker":
+            if dataset.asset is AssetClass.STOCKS:
+                fields.append(("symbol", pa.string()))
+        elif name == dataset.time_column:
+            fields.append((name, pa.timestamp("ns", tz="UTC")))
+        else:
+            fields.append((name, kind))
+    return pa.schema(fields)
+
+
 class _Partitioner:
     """Buffers filtered rows per underlying and appends them to one temp Parquet each."""
 
