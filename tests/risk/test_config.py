@@ -57,7 +57,8 @@ def write(tmp_path: Path, text: str) -> Path:
     ("[risk.liquidity]\nmax_spread_pct = -0.1\n", "risk.liquidity.max_spread_pct"),
     ("[risk.greeks]\nmax_abs_delta_dollars = 0\n", "risk.greeks.max_abs_delta_dollars"),
     ("[risk.account]\nlosing_streak = 0\n", "risk.account.losing_streak"),
-    ("[risk.options]\nmax_contracts_per_undrlying = 5\n", "risk.options.max_contracts_per_undrlying"),
+    ("[risk.options]\nmax_contracts_per_undrlying = 5\n",
+     "risk.options.max_contracts_per_undrlying"),
     ("[risk]\nmax_daily_loss_pct = 0.05\nhalt_daily_loss_pct = 0.04\n", "halt_daily_loss_pct"),
 ])
 def test_bad_risk_config_fails_at_load_naming_the_field(tmp_path, toml, field):
