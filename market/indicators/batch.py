@@ -30,7 +30,8 @@ def _as_float(x: Any) -> FloatArray:
 
 
 def _finite_rows(n_inputs: int) -> Callable[[F], F]:
-    """Run ``fn`` on the rows where its first ``n_inputs`` arrays are all finite."""
+    """Run ``fn`` on the rows where its first ``n_inputs`` arrays are all finite; the other
+    arguments are parameters and pass through."""
 
     def wrap(fn: F) -> F:
         @wraps(fn)
@@ -45,8 +46,7 @@ def _finite_rows(n_inputs: int) -> Callable[[F], F]:
                 ok &= np.isfinite(a)
             if ok.all():
                 return fn(*data, *rest, **kwargs)
-            sub = [a[ok] for a in data] + [np.asarray(r)[ok] for r in rest]
-            result = fn(*sub, **kwargs)
+            result = fn(*(a[ok] for a in data), *rest, **kwargs)
 
             def scatter(part: FloatArray) -> FloatArray:
                 full = np.full(len(ok), np.nan)
@@ -241,14 +241,16 @@ def sar(high: FloatArray, low: FloatArray, acceleration: float = 0.02,
 @_finite_rows(3)
 def supertrend(high: FloatArray, low: FloatArray, close: FloatArray, period: int = 10,
                multiplier: float = 3.0) -> tuple[FloatArray, FloatArray]:
-    """(supertrend line, direction +1/-1). The band ratchet is path-dependent: one pass in
-    Python over lists (about 0.5 s per million bars); everything else is vectorized."""
+    """(supertrend line, direction +1/-1, 0 while warming up).
+
+    The band ratchet is path-dependent: one pass in Python over lists (about 0.5 s per million
+    bars); everything else is vectorized."""
     rng = talib.ATR(high, low, close, period) * multiplier
     mid = (high + low) / 2.0
     up_basic, lo_basic = (mid + rng).tolist(), (mid - rng).tolist()
     closes = close.tolist()
     n = len(closes)
-    line, direction = [np.nan] * n, [np.nan] * n
+    line, direction = [np.nan] * n, [0.0] * n  # direction 0: not known yet
     start = period if n > period else n
     trend = 1
     upper, lower = (up_basic[start], lo_basic[start]) if start < n else (np.nan, np.nan)
