@@ -1,0 +1,86 @@
+"""Queries over the history store through DuckDB (SQL, Arrow results) or Polars (lazy frames).
+
+The helpers narrow the files before the engine opens them — the Hive path already says which
+date and underlying a file holds — so a question about one underlying-day reads one file, and a
+year of one contract reads only that underlying's files up to the contract's expiration.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pyarrow as pa
+
+from market.history.datasets import underlying_of_root
+from market.history.store import PART_FILE, HistoryStore
+from market.instruments import OptionSymbol
+
+
+class HistoryQuery:
+    """Read-only queries over one store. Not shared between threads (one DuckDB connection)."""
+
+    def __init__(self, store: HistoryStore) -> None:
+        self.store = store
+        self._con = duckdb.connect()
+
+    def close(self) -> None:
+        self._con.close()
+
+    def _scan(self, files: list[Path] | str) -> str:
+        listed = files if isinstance(files, str) else [str(f) for f in files]
+        return f"read_parquet({listed!r}, hive_partitioning = true, union_by_name = true)"
+
+    def _files(self, dataset: str, underlying: str, start: date | None = None,
+               end: date | None = None) -> list[Path]:
+        folder = self.store.dataset_dir(dataset)
+        if not folder.exists():
+            return []
+        out = []
+        for day_dir in sorted(folder.glob("date=*")):
+            day = date.fromisoformat(day_dir.name.removeprefix("date="))
+            if (start and day < start) or (end and day > end):
+                continue
+            path = day_dir / f"underlying={underlying}" / PART_FILE
+            if path.exists():
+                out.append(path)
+        return out
+
+    def _arrow(self, query: str, params: list[object] | None = None) -> pa.Table:
+        relation = self._con.sql(query, params=params or None)
+        return relation.to_arrow_table() if relation is not None else pa.table({})
+
+    def sql(self, query: str, params: list[object] | None = None) -> pa.Table:
+        """Run SQL in which each stored dataset is a view of the same name."""
+        for name in self.store.datasets():
+            if self.store.has(name):
+                self._con.execute(f"CREATE OR REPLACE VIEW {name} AS SELECT * FROM "
+                                  f"{self._scan(self.store.glob(name))}")
+        return self._arrow(query, params)
+
+    def option_minute_bars(self, underlying: str, day: date,
+                           dataset: str = "options_minute") -> pa.Table:
+        """Every contract's minute bars of `underlying` on `day`, by symbol then time."""
+        path = self.store.partition_path(dataset, day, underlying.upper())
+        if not path.exists():
+            return pa.table({})
+        return self._arrow(
+            f"SELECT * FROM read_parquet('{path}') ORDER BY symbol, window_start")
+
+    def contract_minute_bars(self, symbol: str, start: date | None = None,
+                             end: date | None = None,
+                             dataset: str = "options_minute") -> pa.Table:
+        """One contract's minute bars over [start, end] (default: everything stored)."""
+        sym = OptionSymbol.parse(symbol)
+        last = min(end, sym.expiration) if end else sym.expiration
+        files = self._files(dataset, underlying_of_root(sym.root), start, last)
+        if not files:
+            return pa.table({})
+        return self._arrow(f"SELECT * EXCLUDE (underlying) FROM {self._scan(files)} "
+                           "WHERE symbol = ? ORDER BY window_start", [sym.occ])
+
+    def lazy(self, dataset: str) -> pl.LazyFrame:
+        """The whole dataset as a Polars lazy frame (Hive columns `date`, `underlying`)."""
+        return pl.scan_parquet(self.store.glob(dataset), hive_partitioning=True)
