@@ -10,6 +10,7 @@ going away entirely (`stop()`, then `restart()` on the same port).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -103,9 +104,9 @@ class FakeBotAPI:
         return self.next_message_id
 
     async def wait_sent(self, predicate: Callable[[dict[str, Any]], bool],
-                        timeout: float = 10.0, start: int = 0) -> dict[str, Any]:
+                        within: float = 10.0, start: int = 0) -> dict[str, Any]:
         """The first recorded outgoing message from index `start` matching `predicate`."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             for item in self.sent[start:]:
                 if predicate(item):
@@ -114,10 +115,8 @@ class FakeBotAPI:
             if left <= 0:
                 raise AssertionError(f"no matching message; sent: {self.sent[start:]}")
             self._sent_event.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._sent_event.wait(), left)
-            except TimeoutError:
-                pass
 
     def methods(self) -> list[str]:
         return [m for _, m, _ in self.calls]
@@ -168,10 +167,8 @@ class FakeBotAPI:
         self.updates = [u for u in self.updates if u["update_id"] >= offset]
         if not self.updates and float(p.get("timeout", 0) or 0) > 0:
             self._news.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._news.wait(), MAX_POLL_WAIT)
-            except TimeoutError:
-                pass
         return self._ok(list(self.updates))
 
     async def _record(self, kind: str, p: dict[str, Any]) -> dict[str, Any]:
