@@ -31,6 +31,7 @@ _OCC = re.compile(
 ROOT_UNDERLYING = {"SPXW": "SPX", "SPXPM": "SPX", "NDXP": "NDX", "RUTW": "RUT", "VIXW": "VIX",
                    "XSPW": "XSP", "DJXW": "DJX"}
 
+_ROOT = re.compile(r"[A-Z0-9.]{1,6}")
 _ADJUSTED_ROOT = re.compile(r"^(?P<base>[A-Z.]+)\d$")  # AAPL7: a split-adjusted series
 
 
@@ -200,9 +201,9 @@ def _agree(symbol: OptionSymbol, fields: OptionSymbol, vendor: str) -> OptionSym
 # -- vectorized parsing -------------------------------------------------------------------------
 
 _TAIL = 15  # YYMMDD + C/P + 8 strike digits
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
 _ROOT_WIDTH = 8  # "O:" + 6 root characters, or a 6-character padded OSI root
-_DIGITS = np.array([0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14])  # tail positions of digits
-_STRIKE_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+_DIGITS = (0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 11, 12, 13, 14)  # tail positions of digits
 _ROOT_CHARS = np.zeros(256, dtype=np.bool_)
 _ROOT_CHARS[[0, *b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789."]] = True
 
@@ -244,29 +245,56 @@ def parse_occ_array(symbols: Sequence[str] | npt.NDArray[Any]) -> OccColumns:
     ok = ends - starts >= _TAIL + 1
     tail_at = np.where(ok, ends - _TAIL, 0)
     row = int(ends[0] - starts[0]) + 1 if n else 0
-    if n and int(ends[-1]) == n * row - 1 and bool(np.all(ends - starts == row - 1)):
-        tail = buf.reshape(n, row)[:, row - 1 - _TAIL:row - 1]  # one layout: plain slicing
+    uniform = n and int(ends[-1]) == n * row - 1 and bool(np.all(ends - starts == row - 1))
+    # Column-major from here on: one contiguous vector per character position, because numpy
+    # reductions across a short row axis are many times slower than plain vector operations.
+    if uniform:
+        grid = buf.reshape(n, row)
+        tail = [grid[:, row - 1 - _TAIL + j] for j in range(_TAIL)]  # one layout: slicing
     else:
-        tail = buf[tail_at[:, None] + np.arange(_TAIL)]
-    digits = tail[:, _DIGITS] - np.uint8(ord("0"))  # wraps below "0", so one bound suffices
-    right = tail[:, 6]
-    ok &= np.all(digits <= 9, axis=1)
+        tail = [buf[tail_at + j] for j in range(_TAIL)]
+    digits = [tail[j] - np.uint8(ord("0")) for j in _DIGITS]  # wraps below "0": one bound
+    for d in digits:
+        ok &= d <= 9
+    right = tail[6]
     ok &= (right == ord("C")) | (right == ord("P"))
-    ymd = digits[:, :6].astype(np.int32)
-    month = ymd[:, 2] * 10 + ymd[:, 3]
-    day = ymd[:, 4] * 10 + ymd[:, 5]
-    strike_k = digits[:, 6:].astype(np.int64) @ _STRIKE_WEIGHTS
+    ymd = [d.astype(np.int32) for d in digits[:6]]
+    month = ymd[2] * 10 + ymd[3]
+    day = ymd[4] * 10 + ymd[5]
+    strike_k = np.zeros(n, dtype=np.int64)
+    for d in digits[6:]:
+        strike_k = strike_k * 10 + d
     ok &= (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31) & (strike_k > 0)
-    months = np.where(ok, (ymd[:, 0] * 10 + ymd[:, 1] + 30) * 12 + month - 1, 0)
-    months = months.astype("datetime64[M]")
-    expiration = months.astype("datetime64[D]") + np.where(ok, day - 1, 0)
-    ok &= expiration.astype("datetime64[M]") == months  # 2024-02-30 rolls into March: refuse
-    codes, names, root_ok = _roots(buf, starts, np.where(ok, tail_at, starts))
+    year = 2000 + ymd[0] * 10 + ymd[1]
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    ok &= day <= _MONTH_DAYS[np.clip(month, 1, 12)] + (leap & (month == 2))  # no 2024-02-30
+    expiration = np.where(ok, _days_from_civil(year, month, day), 0).view("datetime64[D]")
+    head = grid[:, :row - 1 - _TAIL] if uniform else None
+    if head is not None and bool(np.all(head == head[0])):  # the usual chain: one root
+        name = bytes(head[0]).decode("ascii", "replace").removeprefix("O:").rstrip(" ")
+        single = bool(_ROOT.fullmatch(name))
+        codes: npt.NDArray[np.intp] = np.zeros(n, dtype=np.intp)
+        names: tuple[str, ...] = (name,)
+        root_ok: npt.NDArray[np.bool_] = np.full(n, single)
+    else:
+        codes, names, root_ok = _roots(buf, starts, np.where(ok, tail_at, starts))
     ok &= root_ok
     return OccColumns(
         np.where(ok, codes, -1).astype(np.int32), names,
         np.where(ok, expiration, np.datetime64("NaT")),
         ok & (right == ord("C")), np.where(ok, strike_k / 1000.0, np.nan), ok)
+
+
+def _days_from_civil(year: npt.NDArray[np.int32], month: npt.NDArray[np.int32],
+                     day: npt.NDArray[np.int32]) -> npt.NDArray[np.int64]:
+    """Days since 1970-01-01 in integer arithmetic (H. Hinnant's algorithm): numpy's own
+    datetime64 unit conversions work element by element and cost more than all the parsing."""
+    y = year.astype(np.int64) - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return era * 146097 + doe - 719468
 
 
 def _strip_trailing_spaces(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64],
@@ -286,12 +314,14 @@ def _roots(buf: npt.NDArray[np.uint8], starts: npt.NDArray[np.int64], stops: npt
     prefixed = (stops - starts >= 2) & (buf[starts] == ord("O")) & (buf[starts + 1] == ord(":"))
     first = starts + np.where(prefixed, 2, 0)
     width = stops - first
-    positions = np.minimum(first[:, None] + np.arange(_ROOT_WIDTH), len(buf) - 1)
-    window = buf[positions]
-    window[np.arange(_ROOT_WIDTH) >= width[:, None]] = 0
-    window[window == ord(" ")] = 0
-    chars_ok = _ROOT_CHARS[window].all(axis=1)
-    keys = np.ascontiguousarray(window).view(np.uint64).ravel()
+    last = len(buf) - 1
+    keys = np.zeros(len(starts), dtype=np.uint64)
+    chars_ok = np.ones(len(starts), dtype=np.bool_)
+    for j in range(_ROOT_WIDTH):  # column-major, as in parse_occ_array
+        char = np.where(j < width, buf[np.minimum(first + j, last)], 0).astype(np.uint8)
+        char[char == ord(" ")] = 0
+        chars_ok &= _ROOT_CHARS[char]
+        keys |= char.astype(np.uint64) << np.uint64(8 * j)
     inverse: npt.NDArray[np.intp]
     if len(keys) and bool(np.all(keys == keys[0])):  # the usual chain: a single root
         uniques, inverse = keys[:1], np.zeros(len(keys), dtype=np.intp)
