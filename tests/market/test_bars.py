@@ -56,7 +56,7 @@ def test_intraday_bars_equal_pandas_resampling(calendar, tf, rule) -> None:
     got = [b for b in feed(BarAggregator(calendar, [tf]), bars) if b.timeframe == tf]
     ref = resampled(df, rule)
     assert len(got) == len(ref) == 390 // int(tf[:-1])
-    for bar, (end, row) in zip(got, ref.iterrows(), strict=True):
+    for bar, end, (_, row) in zip(got, ref.index, ref.iterrows(), strict=True):
         assert bar.ts == end.to_pydatetime()
         assert (bar.open, bar.high, bar.low, bar.close, bar.volume) == (
             row.open, row.high, row.low, row.close, row.volume)
