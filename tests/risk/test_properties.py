@@ -40,6 +40,11 @@ CONFIG = RiskConfig.model_validate({
 GREEKS = {s: ContractGreeks(-0.4 if "P" in s[10:] else 0.5, 0.01, 0.3, -0.5, 750.0)
           for s in UNIVERSE}
 EPS = 1e-6
+OPT = CONFIG.options
+assert OPT.max_premium_per_trade and OPT.max_premium_per_day_pct
+assert OPT.max_contracts_per_underlying and OPT.max_same_expiry_pct
+PER_TRADE, PER_DAY = OPT.max_premium_per_trade, OPT.max_premium_per_day_pct
+PER_UNDERLYING, SAME_EXPIRY = OPT.max_contracts_per_underlying, OPT.max_same_expiry_pct
 
 symbol_ix = st.integers(0, len(UNIVERSE) - 1)
 action = st.one_of(
@@ -89,7 +94,6 @@ def expiry(symbol: str) -> object:
 
 def check_approved_entry(r: OrderRequest, ctx: FakeContext) -> None:
     """Every configured limit holds with this order added to the books."""
-    opt = CONFIG.options
     cost = r.quantity * (r.limit_price or 0.0) * 100
     working_cost = sum(o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
                        if o.request.intent is Intent.OPEN and o.request.side is Side.BUY)
@@ -97,24 +101,24 @@ def check_approved_entry(r: OrderRequest, ctx: FakeContext) -> None:
     assert ctx.trading_state is TradingState.ACTIVE and not ctx.entries_paused
     assert r.side is Side.BUY  # short options are refused
     assert r.quantity <= CONFIG.max_contracts_per_order
-    assert cost <= opt.max_premium_per_trade + EPS
+    assert cost <= PER_TRADE + EPS
     same_symbol = held_cost.get(r.symbol, 0.0) + sum(
         o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
         if o.request.symbol == r.symbol)
     assert same_symbol + cost <= CONFIG.max_position_pct * ctx.equity + EPS
     assert ctx.premium_today + working_cost + cost <= (
-        opt.max_premium_per_day_pct * ctx.start_of_day_equity + EPS)
+        PER_DAY * ctx.start_of_day_equity + EPS)
     assert working_cost + cost <= ctx.buying_power + EPS
     root = r.symbol[:4]
     per_underlying = sum(abs(p.quantity) for s, p in ctx.held.items() if s[:4] == root) + sum(
         o.remaining for o in ctx.working if o.request.symbol[:4] == root)
-    assert per_underlying + r.quantity <= opt.max_contracts_per_underlying
+    assert per_underlying + r.quantity <= PER_UNDERLYING
     exp = expiry(r.symbol)
     same_expiry = sum(c for s, c in held_cost.items() if ctx.held[s].quantity and
                       expiry(s) == exp) + sum(
         o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
         if expiry(o.request.symbol) == exp)
-    assert same_expiry + cost <= opt.max_same_expiry_pct * ctx.equity + EPS
+    assert same_expiry + cost <= SAME_EXPIRY * ctx.equity + EPS
     if ctx.position_quantity(r.symbol) == 0:
         assert ctx.open_trade_count() + 1 <= CONFIG.max_concurrent_trades
     exposure = {s: p.quantity for s, p in ctx.held.items()}
