@@ -70,7 +70,8 @@ class OptionChain:
         row_underlying_price: npt.ArrayLike | None = None,
         expiration: npt.ArrayLike | None = None, strike: npt.ArrayLike | None = None,
         is_call: npt.ArrayLike | None = None, quote_time: npt.ArrayLike | None = None,
-        max_quote_age: timedelta | None = None, **optional: npt.ArrayLike,
+        max_quote_age: timedelta | None = None, dropped: Mapping[str, int] | None = None,
+        **optional: npt.ArrayLike,
     ) -> OptionChain:
         """Validate and index one snapshot given as columns (NaN = absent).
 
@@ -78,7 +79,7 @@ class OptionChain:
         form); rows whose symbol does not parse are dropped and counted as `bad_symbol`.
         `row_underlying_price` overrides `underlying_price` per row (vendors stamp each row).
         `quote_time` is epoch nanoseconds or datetime64 per row; with `max_quote_age`, older
-        quotes are flagged STALE.
+        quotes are flagged STALE. `dropped` adds counts of rows a caller refused before.
         """
         if as_of.tzinfo is None:
             raise ValueError("OptionChain needs a timezone-aware as_of")
@@ -101,9 +102,11 @@ class OptionChain:
             dtype=np.float64), (n,))
         qt = _epoch_ns(quote_time, n)
         cols = {k: np.asarray(v, dtype=np.float64) for k, v in optional.items()}
-        dropped = {"bad_symbol": int(n - np.count_nonzero(keep))} if not keep.all() else {}
+        refused = dict(dropped or {})
+        if not keep.all():
+            refused["bad_symbol"] = int(n - np.count_nonzero(keep))
         order = np.lexsort((strike_col, call_col, exp_col))
-        if dropped:
+        if "bad_symbol" in refused:
             order = order[keep[order]]
         take = _taker(order)
         bid_s, ask_s, und_s, qt_s = (take(np.asarray(bid, dtype=np.float64)),
@@ -119,7 +122,7 @@ class OptionChain:
         flags = base | optional_flags(cols_s, call_s, len(order))
         chain = cls(underlying, as_of, float(underlying_price), take(names), take(exp_col),
                     take(strike_col), call_s, bid_s, ask_s, und_s, qt_s, cols_s, flags, base,
-                    dropped)
+                    refused)
         chain._index()
         return chain
 
