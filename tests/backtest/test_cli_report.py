@@ -1,0 +1,72 @@
+"""`tradefly backtest` end to end on real minute data: JSON for machines, a self-contained
+HTML report, clear errors for bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from datetime import date
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from backtest.cli import backtest_command
+from tests.conftest import ROOT
+
+SPY_DAYS = ROOT / "data" / "equity_minute"
+CONFIG = """
+[risk]
+disabled_rules = ["volume"]  # the underlying's own volume is not counted from bars
+
+[strategies.sma_cross]
+fast = 5
+slow = 20
+"""
+
+
+def _console() -> tuple[Console, io.StringIO]:
+    out = io.StringIO()
+    return Console(file=out, width=120), out
+
+
+def test_backtest_writes_consistent_json_and_a_self_contained_report(tmp_path: Path) -> None:
+    config = tmp_path / "bt.toml"
+    config.write_text(CONFIG)
+    console, out = _console()
+    code = backtest_command(config, SPY_DAYS, json_out=tmp_path / "r.json",
+                            report_out=tmp_path / "r.html", console=console,
+                            start=date(2013, 10, 7),
+                            end=date(2013, 10, 9))
+    assert code == 0, out.getvalue()
+    data = json.loads((tmp_path / "r.json").read_text())
+    assert data["run"]["days"] == ["2013-10-07", "2013-10-08", "2013-10-09"]
+    trades, metrics = data["trades"], data["metrics"]
+    assert len(trades) == metrics["trades"] > 0
+    assert sum(t["net_pnl"] for t in trades) == pytest.approx(metrics["net_pnl"], abs=1e-6)
+    assert sum(metrics["daily"].values()) == pytest.approx(metrics["net_pnl"], abs=1e-6)
+    assert metrics["daily_target"] == 300.0
+    assert set(metrics["by_strategy"]) == {"sma_cross"}
+    page = (tmp_path / "r.html").read_text()
+    assert "Plotly.newPlot" in page
+    assert "300/day target" in page  # the daily P&L panel
+    # self-contained: no script or stylesheet fetched from anywhere
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+href=\"http", page)
+    assert "net P&L" in out.getvalue()
+
+
+def test_bad_config_and_missing_data_exit_2_naming_the_problem(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[strategies.sma_cross]\nfast = 50\nslow = 20\n")
+    console, out = _console()
+    assert backtest_command(bad, SPY_DAYS, console=console) == 2
+    assert "strategies.sma_cross" in out.getvalue()
+    console, out = _console()
+    assert backtest_command(None, tmp_path / "nowhere", console=console) == 2
+    assert "data path not found" in out.getvalue()
+    console, out = _console()
+    assert backtest_command(None, SPY_DAYS, console=console,
+                            start=date(2020, 1, 1)) == 2
+    assert "no recorded days" in out.getvalue()
