@@ -92,16 +92,19 @@ class BarAggregator:
         self._session: Session | None = None
         self._trades: dict[str, _Forming] = {}
         self.dropped: Counter[str] = Counter()
+        self.last_accepted = False  # whether the last on_bar() input was aggregated
 
     # -- input -------------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> list[Bar]:
         """Take one closed 1-minute bar; return the larger bars it closes (oldest first)."""
+        self.last_accepted = False
         problem = bar_problem(bar)
         if problem is not None:
             return self._drop(problem, bar.symbol)
         session = self._session_of(bar.ts)
         if session is None:
             return self._drop("outside_session", bar.symbol)
+        self.last_accepted = True
         closed: list[Bar] = []
         for tf in self.timeframes:
             end = self._bucket_end(session, bar.ts, tf)
