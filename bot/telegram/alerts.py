@@ -153,7 +153,7 @@ class AlertSender:
     """Drains one chat's queue into Telegram messages; never raises, never gives up."""
 
     def __init__(self, chat_id: int, queue: AlertQueue, send: Send, *, interval: float,
-                 redact: Callable[[str], str],
+                 redact: Callable[[str], str], min_backoff: float = 1.0,
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.chat_id = chat_id
         self.queue = queue
@@ -164,6 +164,7 @@ class AlertSender:
         self._last_sent = -float("inf")
         self._reported_drops = 0
         self._backoff = 0.0
+        self.min_backoff = min_backoff
         self.sent_messages = 0
         self.reachable = True
         self._lock = asyncio.Lock()
@@ -207,7 +208,7 @@ class AlertSender:
             return 0.0
         except (NetworkError, TelegramError) as exc:
             self.queue.requeue(batch)
-            self._backoff = min(MAX_BACKOFF_SECONDS, max(1.0, self._backoff * 2))
+            self._backoff = min(MAX_BACKOFF_SECONDS, max(self.min_backoff, self._backoff * 2))
             if self.reachable:
                 log.warning("Telegram unreachable for alerts (%s); %d queued, retrying with "
                             "backoff; trading is not affected", type(exc).__name__,

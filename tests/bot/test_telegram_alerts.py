@@ -116,6 +116,7 @@ def sender(q: AlertQueue, tg: FakeTelegram, interval: float = 0.0) -> AlertSende
                        min_backoff=0.01)
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
 async def test_retry_after_is_waited_out_and_nothing_is_lost() -> None:
     q = AlertQueue(10)
     q.push(n("fill 1"))
