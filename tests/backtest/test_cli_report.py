@@ -50,7 +50,7 @@ def test_backtest_writes_consistent_json_and_a_self_contained_report(tmp_path: P
     assert set(metrics["by_strategy"]) == {"sma_cross"}
     page = (tmp_path / "r.html").read_text()
     assert "Plotly.newPlot" in page
-    assert "300/day target" in page  # the daily P&L panel
+    assert "Daily P&L vs the $300\\u002fday target" in page  # plotly escapes the slash
     # self-contained: no script or stylesheet fetched from anywhere
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=\"http", page)
