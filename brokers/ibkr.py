@@ -76,6 +76,7 @@ class IbkrBroker:
         self._unacknowledged: set[str] = set()
         self._reported: dict[str, OrderStatus] = {}
         self._recorded_fills: set[str] = set()
+        self._quantities: dict[str, float] = {}  # what we asked for, per client order id
         self._fill_timers: dict[str, asyncio.TimerHandle] = {}
         self._quote_listeners: dict[str, list[QuoteListener]] = {}
         self._tickers: dict[str, Ticker] = {}
@@ -128,6 +129,7 @@ class IbkrBroker:
             raise OrderRejected("ibkr: not connected; not sent")
         req = order.request
         ib_order = imap.ib_order(req, self.account)
+        self._quantities[req.client_order_id] = req.quantity
         self._spawn(self._place(req.client_order_id, [req.symbol],
                                 lambda contracts: (contracts[0], ib_order)))
 
@@ -142,6 +144,7 @@ class IbkrBroker:
         def build(contracts: list[Contract]) -> tuple[Contract, Any]:
             return imap.combo(order, [c.conId for c in contracts], self.account)
 
+        self._quantities[order.client_order_id] = order.quantity
         await self._place(order.client_order_id, [leg.symbol for leg in order.legs], build)
 
     async def _place(self, cid: str, symbols: list[str],
@@ -285,7 +288,7 @@ class IbkrBroker:
         self._recorded_fills.add(exec_id)
         cid = imap.client_id_of(trade) if trade is not None else self._client_id_of_fill(fill)
         ours = imap.fill(fill, cid)
-        total = trade.order.totalQuantity if trade is not None else 0
+        total = self._quantities.get(cid) or (trade.order.totalQuantity if trade else 0)
         status = (OrderStatus.FILLED if total and fill.execution.cumQty >= total
                   else OrderStatus.PARTIALLY_FILLED)
         self._emit(OrderUpdate(cid, status, ours.ts, str(fill.execution.permId), ours))

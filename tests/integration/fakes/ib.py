@@ -254,8 +254,9 @@ class FakeTws:
         if contract.sec_type != "BAG":
             self._send(w, self._open_order_msg(order))
         self._send(w, self._status_msg(order))
-        if self.drop_on_place == "after":
+        if self.drop_on_place == "after":  # the line drops, then IB fills it unheard
             self.drop_on_place = None
+            self._writers.remove(w)
             await self.fill(order, order.quantity, self.fill_price or order.limit or 1.0)
             return False
         if self.fill_on_place and contract.sec_type != "BAG":
