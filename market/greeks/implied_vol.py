@@ -1,0 +1,220 @@
+"""Vectorized implied volatility under Black-Scholes-Merton, to machine precision.
+
+The method follows the structure of Jäckel's "Let's be rational" (2015) in a numpy form:
+
+1. Normalize: with forward F, discount D, ``x = ln(F/K)`` and ``beta = price / (D sqrt(F K))``
+   every option becomes an out-of-the-money call in ``(x <= 0, beta)``; an in-the-money quote
+   is turned into its out-of-the-money twin by put-call parity (its time value).
+2. Start from an asymptotic inverse (Jäckel's lower map for small prices, the large-volatility
+   tail for prices near the upper bound, the tangent at the inflection point in between).
+3. Refine with third-order Householder steps on an objective chosen per region (1/ln b
+   below the inflection point, -ln(b_max - b) above it) so that each step is nearly exact;
+   2-3 steps reach 1e-15. A bracket kept from the signs of the residuals catches any step
+   that would leave it (bisection), so the solver cannot diverge.
+
+Quotes with no implied volatility get NaN and a reason code (`IVReason`), never a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import IntEnum
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import ndtr
+
+from market.greeks.bsm import INV_SQRT_2PI, FloatArray, as_bool, as_float
+from market.greeks.iv_guess import initial_total_vol
+
+MAX_ITERATIONS = 60
+_FINAL_STEP = 1e-3  # after a Householder-3 step this small (relative) the error is ~1e-12
+_NOISE_STEP = 1e-9  # a step that stops shrinking below this is rounding noise
+_REL_STEP_TOL = 1e-13  # a bracket this narrow (relative) pins s down
+_EPS = np.finfo(np.float64).eps
+
+
+class IVReason(IntEnum):
+    """Why an implied volatility is NaN (OK when it is a number). Stable metric labels."""
+
+    OK = 0
+    BAD_INPUT = 1  # NaN/inf input, non-positive spot or strike
+    EXPIRED = 2  # t <= 0: no time left, no volatility to imply
+    NO_PRICE = 3  # price <= 0, e.g. a zero bid
+    BELOW_INTRINSIC = 4  # below the European lower bound D * max(F - K, 0) (or put twin)
+    NO_TIME_VALUE = 5  # equal to that bound within rounding: any tiny volatility fits
+    ABOVE_MAX = 6  # at or above S e^{-qt} (call) or K e^{-rt} (put)
+    NOT_CONVERGED = 7  # numerical failure (not seen on real quotes; kept as a safety net)
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class IVResult:
+    """Implied volatilities (annualized, NaN where none) and why each NaN is NaN."""
+
+    iv: FloatArray
+    reason: NDArray[np.int8]
+
+    @property
+    def ok(self) -> NDArray[np.bool_]:
+        return self.reason == IVReason.OK
+
+    def counts(self) -> dict[str, int]:
+        """How many results per reason label (for metrics and logs)."""
+        values, counts = np.unique(self.reason, return_counts=True)
+        return {IVReason(int(v)).label: int(c) for v, c in zip(values, counts, strict=True)}
+
+
+def implied_volatility(price: ArrayLike, is_call: ArrayLike, s: ArrayLike, k: ArrayLike,
+                       t: ArrayLike, r: ArrayLike, q: ArrayLike) -> IVResult:
+    """Implied volatility of European option prices (all arguments broadcast together).
+
+    ``price`` is the option premium per share (e.g. the NBBO mid); ``t`` is in years;
+    ``r`` and ``q`` are continuous rate and dividend yield. See `IVReason` for the NaN cases.
+    """
+    arrays = np.broadcast_arrays(as_float(price), as_bool(is_call), as_float(s), as_float(k),
+                                 as_float(t), as_float(r), as_float(q))
+    shape = arrays[0].shape
+    p, call, s_, k_, t_, r_, q_ = (np.ravel(a) for a in arrays)
+    reason = np.zeros(p.size, dtype=np.int8)
+    finite = (np.isfinite(p) & np.isfinite(s_) & np.isfinite(k_) & np.isfinite(t_)
+              & np.isfinite(r_) & np.isfinite(q_))
+    reason[~finite | ~(s_ > 0) | ~(k_ > 0)] = IVReason.BAD_INPUT
+    reason[(reason == 0) & (t_ <= 0)] = IVReason.EXPIRED
+    reason[(reason == 0) & (p <= 0)] = IVReason.NO_PRICE
+    iv = np.full(p.size, np.nan)
+
+    idx = np.flatnonzero(reason == 0)
+    if idx.size:
+        tt = t_[idx]
+        disc = np.exp(-r_[idx] * tt)
+        fwd = s_[idx] * np.exp((r_[idx] - q_[idx]) * tt)
+        kk = k_[idx]
+        beta = p[idx] / (disc * np.sqrt(fwd * kk))
+        x = np.log(fwd / kk)
+        sign = np.where(call[idx], 1.0, -1.0)
+        in_the_money = sign * x > 0
+        ax = np.abs(x)
+        intrinsic = np.where(in_the_money, 2.0 * np.sinh(0.5 * ax), 0.0)
+        beta_otm = beta - intrinsic  # the out-of-the-money twin's price, by parity
+        xr = -ax
+        b_max = np.exp(0.5 * xr)
+        noise = 16.0 * _EPS * beta
+        sub = np.zeros(idx.size, dtype=np.int8)
+        sub[beta_otm < -noise] = IVReason.BELOW_INTRINSIC
+        sub[(sub == 0) & (beta_otm <= noise)] = IVReason.NO_TIME_VALUE
+        sub[(sub == 0) & (beta_otm >= b_max)] = IVReason.ABOVE_MAX
+        solve = sub == 0
+        total_vol, converged = _normalized_implied_vol(xr[solve], beta_otm[solve])
+        sub_iv = np.full(idx.size, np.nan)
+        sub_iv[solve] = np.where(converged, total_vol / np.sqrt(tt[solve]), np.nan)
+        sub[np.flatnonzero(solve)[~converged]] = IVReason.NOT_CONVERGED
+        iv[idx] = sub_iv
+        reason[idx] = sub
+    return IVResult(iv.reshape(shape), reason.reshape(shape))
+
+
+def _derivative_ratios(x: FloatArray, s: FloatArray,
+                       ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """h = x/s, s/2, b'(s) and the ratios b''/b', b'''/b' (closed forms, no special function)."""
+    h = x / s
+    half = 0.5 * s
+    h_sq = h * h
+    vega = INV_SQRT_2PI * np.exp(-0.5 * (h_sq + half * half))
+    r2 = h_sq / s - 0.25 * s
+    r3 = r2 * r2 - 3.0 * h_sq / (s * s) - 0.25
+    return h, half, vega, r2, r3
+
+
+def _householder(nu: FloatArray, h2: FloatArray, h3: FloatArray) -> FloatArray:
+    return nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
+
+
+def _lower_step(x: FloatArray, log_beta: FloatArray, s: FloatArray,
+                ) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Householder-3 step on f = 1/ln b - 1/ln beta (nearly linear below the inflection)."""
+    h, half, vega, r2, r3 = _derivative_ratios(x, s)
+    e_half = np.exp(0.5 * x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        b = e_half * ndtr(h + half) - ndtr(h - half) / e_half
+        log_b = np.log(b)
+        nu = (b / vega) * (log_b / log_beta) * (log_beta - log_b)
+        g2 = -(log_b + 2.0) / (b * log_b) * vega
+        g3 = (2.0 * log_b * log_b + 6.0 * log_b + 6.0) / (b * b * log_b * log_b) * vega * vega
+        step = _householder(nu, g2 + r2, g3 + 3.0 * g2 * r2 + r3)
+    return step, log_b < log_beta
+
+
+def _upper_step(x: FloatArray, log_gap_beta: FloatArray, s: FloatArray,
+                ) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Householder-3 step on f = ln(b_max - beta) - ln(b_max - b), b_max - b computed directly."""
+    h, half, vega, r2, r3 = _derivative_ratios(x, s)
+    e_half = np.exp(0.5 * x)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        gap = e_half * ndtr(-(h + half)) + ndtr(h - half) / e_half
+        log_gap = np.log(gap)
+        nu = (log_gap - log_gap_beta) * gap / vega
+        k2 = vega / gap
+        step = _householder(nu, k2 + r2, 2.0 * k2 * k2 + 3.0 * k2 * r2 + r3)
+    return step, log_gap > log_gap_beta
+
+
+def _normalized_implied_vol(x: FloatArray, beta: FloatArray,
+                            ) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Total volatility s with b(x, s) = beta for x <= 0 and 0 < beta < e^{x/2}."""
+    s, b_c = initial_total_vol(x, beta)
+    lower = beta < b_c
+    converged = np.zeros(s.size, dtype=np.bool_)
+    upper = ~lower
+    regions: tuple[tuple[NDArray[np.bool_], StepFn, FloatArray], ...] = (
+        (lower, _lower_step, np.log(beta[lower])),
+        (upper, _upper_step, np.log(np.exp(0.5 * x[upper]) - beta[upper])),
+    )
+    for region, step_fn, target in regions:
+        where = np.flatnonzero(region)
+        if where.size:
+            s[where], converged[where] = _solve(step_fn, x[where], target, s[where])
+    return s, converged
+
+
+StepFn = Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, NDArray[np.bool_]]]
+
+
+def _solve(step_fn: StepFn, x: FloatArray, target: FloatArray, s: FloatArray,
+           ) -> tuple[FloatArray, NDArray[np.bool_]]:
+    """Iterate `step_fn` on the still-unconverged entries, inside a bracket kept from signs."""
+    out = s.copy()
+    converged = np.zeros(s.size, dtype=np.bool_)
+    active = np.arange(s.size)
+    lo = np.zeros(s.size)
+    hi = np.full(s.size, np.inf)
+    last = np.full(s.size, np.inf)
+    for _ in range(MAX_ITERATIONS):
+        if active.size == 0:
+            break
+        sa = out[active]
+        step, too_low = step_fn(x[active], target[active], sa)
+        lo_a = np.where(too_low, np.maximum(lo[active], sa), lo[active])
+        hi_a = np.where(too_low, hi[active], np.minimum(hi[active], sa))
+        proposal = sa + step
+        inside = np.isfinite(proposal) & (proposal > lo_a) & (proposal < hi_a)
+        fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * sa)
+        exact = step == 0.0
+        new_s = np.where(exact, sa, np.where(inside, proposal, fallback))
+        size = np.abs(step)
+        # A quartic step of relative size d leaves an error of order d^4 (1e-12 at d = 1e-3,
+        # checked against QuantLib in the tests). A step that stops shrinking is rounding noise.
+        small = size <= _FINAL_STEP * new_s
+        stalled = (size >= last[active]) & (size <= _NOISE_STEP * new_s)
+        done = exact | (inside & (small | stalled)) | (hi_a - lo_a <= _REL_STEP_TOL * new_s)
+        out[active] = new_s
+        lo[active] = lo_a
+        hi[active] = hi_a
+        last[active] = size
+        converged[active[done]] = True
+        active = active[~done]
+    return out, converged
