@@ -27,6 +27,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from brokers.alpaca_config import AlpacaConfig
+from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
 from risk.config import RiskConfig
 
@@ -99,22 +101,6 @@ class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     json_logs: bool | None = Field(None, description="JSON lines; default: JSON unless on a "
                                    "terminal.")
-
-
-class AlpacaConfig(Section):
-    api_key: SecretStr | None = None
-    secret_key: SecretStr | None = None
-    trading_url: str | None = Field(None, description="Trading REST base URL override.")
-    data_url: str | None = Field(None, description="Market-data REST base URL override.")
-    stream_url: str | None = Field(None, description="Trade-updates WebSocket URL override.")
-    timeout_seconds: float = Field(10.0, gt=0, description="HTTP timeout of every call.")
-
-
-class IbkrConfig(Section):
-    host: str = "127.0.0.1"
-    port: int = Field(4002, description="4001/4002 Gateway live/paper, 7496/7497 TWS.")
-    client_id: int = 17
-    timeout_seconds: float = Field(10.0, gt=0)
 
 
 class TelegramConfig(Section):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.account_view import AccountView
-from bot.config import Settings
+from bot.config import Settings, check_live_confirmation
 from bot.engine import Engine
 from bot.events import EventBus
 from bot.ids import ClientIdGenerator
@@ -49,9 +49,18 @@ class Bot:
 
 
 def build_broker(settings: Settings, clock: Clock) -> Broker:
-    if settings.broker == "paper":
-        return PaperBroker(clock, settings.paper)
-    raise NotImplementedError(f"broker {settings.broker!r} is not available in this build")
+    """The configured venue. Invariant 2 is checked before any adapter picks an endpoint."""
+    check_live_confirmation(settings)
+    live = settings.mode == "live"
+    if settings.broker == "alpaca":
+        from brokers.alpaca import AlpacaBroker
+
+        return AlpacaBroker(settings.alpaca, clock, live=live)
+    if settings.broker == "ibkr":
+        from brokers.ibkr import IbkrBroker
+
+        return IbkrBroker(settings.ibkr, clock, live=live)
+    return PaperBroker(clock, settings.paper)
 
 
 def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
