@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -152,6 +153,29 @@ def risk(config: ConfigOpt = DEFAULT_CONFIG, as_json: JsonOpt = False) -> None:
         console.print(f"  denied {d['symbol']} [{d['rule']}] {d['reason']}")
 
 
+@app.command()
+def backtest(
+    config: ConfigOpt = DEFAULT_CONFIG,
+    data: Annotated[Path | None, typer.Option("--data", help="Replay folder or history "
+                                              "store (default: the config's replay folder).")]
+    = None,
+    start: Annotated[datetime | None, typer.Option("--from", formats=["%Y-%m-%d"],
+                                                   help="First session (YYYY-MM-DD).")] = None,
+    end: Annotated[datetime | None, typer.Option("--to", formats=["%Y-%m-%d"],
+                                                 help="Last session (YYYY-MM-DD).")] = None,
+    json_out: Annotated[Path | None, typer.Option("--json", help="Write metrics and trades "
+                                                  "as JSON here.")] = None,
+    report: Annotated[Path | None, typer.Option("--report", help="Write a self-contained "
+                                                "HTML report with plots here.")] = None,
+) -> None:
+    """Run the live engine on a simulated clock over recorded data, costs included."""
+    from backtest.cli import backtest_command
+
+    code = backtest_command(config, data, start.date() if start else None,
+                            end.date() if end else None, json_out, report)
+    raise typer.Exit(code)
+
+
 def _mount_optional() -> None:
     """Sub-commands that live with their own packages (loaded lazily, kept optional)."""
     try:
@@ -163,12 +187,6 @@ def _mount_optional() -> None:
 
 def main() -> None:
     _mount_optional()
-    try:
-        from backtest.cli import register as register_backtest
-    except ImportError:
-        pass
-    else:
-        register_backtest(app)
     app()
 
 

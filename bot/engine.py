@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 from bot.brackets import Bracket, BracketBook
 from bot.config import OrdersConfig
@@ -73,6 +74,8 @@ class Engine:
     summary: DaySummary = field(default_factory=DaySummary)
     _plan: SessionPlan | None = None
     _plan_until: datetime | None = None
+    _last_checked: datetime | None = None
+    _drop_counters: dict[str, Any] = field(default_factory=dict)
     _warned: set[tuple[str, str]] = field(default_factory=set)
     last_event_at: datetime | None = None
 
@@ -132,7 +135,10 @@ class Engine:
                        bracket)
 
     def _drop(self, quote: Quote, problem: str) -> None:
-        self.metrics.quotes_dropped.labels(problem).inc()
+        counter = self._drop_counters.get(problem)
+        if counter is None:
+            counter = self._drop_counters[problem] = self.metrics.quotes_dropped.labels(problem)
+        counter.inc()
         self.summary.dropped_quotes += 1
         # A one-sided market is normal for deep contracts: one line in all. Corrupt values
         # (NaN, negative, crossed) are worth a line per symbol.
@@ -266,6 +272,9 @@ class Engine:
 
     # -- session --------------------------------------------------------------------------
     def _check_session(self, now: datetime) -> None:
+        if now is self._last_checked:
+            return  # events of one release share their timestamp object: checked already
+        self._last_checked = now
         if self._plan_until is None or now >= self._plan_until:
             self._roll_day(now)
         plan = self._plan

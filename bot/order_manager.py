@@ -56,6 +56,7 @@ class OrderManager:
     fill_listeners: list[FillListener] = field(default_factory=list)
     store_healthy: bool = True
     unrecorded_fills: list[Fill] = field(default_factory=list)
+    _open: dict[str, Order] = field(default_factory=dict)  # index: working orders only
 
     def __post_init__(self) -> None:
         self.broker.set_listener(self.on_update)
@@ -89,7 +90,7 @@ class OrderManager:
         except StoreError as exc:
             self._store_failed(exc)
             return order  # never sent: nothing to reconcile
-        self.orders[request.client_order_id] = order
+        self.track(order)
         self._send(order)
         return order
 
@@ -157,6 +158,7 @@ class OrderManager:
                         status.value, order.client_order_id)
             return
         order.status, order.status_reason, order.updated_at = status, reason, ts
+        self._reindex(order)
         self.metrics.orders.labels(status.value).inc()
         self._persist(order)
         if status in (OrderStatus.REJECTED, OrderStatus.PENDING_RECONCILIATION):
@@ -200,6 +202,7 @@ class OrderManager:
             order.status, order.filled_quantity = after.status, after.filled_quantity
             order.average_fill_price, order.updated_at = after.average_fill_price, fill.ts
             order.broker_order_id = after.broker_order_id
+            self._reindex(order)
         self.portfolio.commit(fill, position)
         self.metrics.fills.inc()
         self.bus.publish(Notice("fill", fill.ts,
@@ -240,10 +243,21 @@ class OrderManager:
                 pass
 
     # -- queries --------------------------------------------------------------------------
+    def track(self, order: Order) -> None:
+        """Register an order (new, restored or adopted) with the manager."""
+        self.orders[order.client_order_id] = order
+        self._reindex(order)
+
+    def _reindex(self, order: Order) -> None:
+        if order.status.is_open:
+            self._open[order.client_order_id] = order
+        else:
+            self._open.pop(order.client_order_id, None)
+
     def open_orders(self) -> list[Order]:
-        return [o for o in self.orders.values() if o.status.is_open]
+        return list(self._open.values())
 
     def working_entries(self) -> int:
-        return sum(1 for o in self.orders.values()
-                   if o.status.is_open and o.request.intent is Intent.OPEN
+        return sum(1 for o in self._open.values()
+                   if o.request.intent is Intent.OPEN
                    and self.portfolio.quantity(o.request.symbol) == 0)

@@ -53,7 +53,7 @@ class ReconcileReport:
 def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
     """Load our own books (open orders, positions, cash) into memory."""
     for order in store.load_orders():
-        orders.orders[order.client_order_id] = order
+        orders.track(order)
     fills = store.load_fills()
     cash = portfolio.starting_cash
     for f in fills:
@@ -128,6 +128,6 @@ async def _adopt_external(broker: Broker, orders: OrderManager, report: Reconcil
         order = Order(req, orders.clock.now(), theirs.status, theirs.filled_quantity,
                       theirs.average_fill_price, theirs.broker_order_id)
         orders.store.insert_order(order)
-        orders.orders[order.client_order_id] = order
+        orders.track(order)
         report.external_orders.append(f"{theirs.client_order_id} {theirs.side} "
                                       f"{theirs.quantity} {theirs.symbol}")

@@ -66,6 +66,9 @@ def quote_problem(q: Quote) -> str | None:
     The reasons are stable strings: they label the dropped-quote counter in metrics.
     """
     bid, ask = q.bid, q.ask
+    # Fast path first (NaN fails every comparison, so it falls through to the checks below).
+    if 0.0 <= bid <= ask < math.inf and ask > 0.0 and q.bid_size >= 0 and q.ask_size >= 0:
+        return None
     if not (math.isfinite(bid) and math.isfinite(ask)):
         return "nan"
     if bid < 0 or ask < 0:
