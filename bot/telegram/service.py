@@ -144,7 +144,8 @@ class TelegramService:
             if app.running:
                 await app.stop()
             await app.shutdown()
-        self.status = "stopped"
+        if not self.status.startswith("off"):
+            self.status = "stopped"
 
     async def _drain(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
