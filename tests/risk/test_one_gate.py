@@ -98,7 +98,8 @@ def test_every_path_to_the_broker_passes_the_risk_manager(tmp_path):
     assert any(i is Intent.CLOSE and r.startswith("time stop") for i, r in intents)
     assert any(i is Intent.CLOSE and r.startswith("end-of-day") for i, r in intents)
     resized = spy.verdicts[manual.client_order_id].resizes
-    assert manual.request.quantity < 80 and resized[0].rule == "max_position_size"
+    assert [r.rule for r in resized] == ["max_contracts_per_order", "max_position_size"]
+    assert manual.request.quantity == resized[-1].quantity < 50
     assert halted.status.value == "denied"
     assert halted.client_order_id not in {o.client_order_id for o in broker.submitted}
     for order in broker.submitted:
