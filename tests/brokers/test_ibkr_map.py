@@ -28,7 +28,8 @@ from brokers.base import (
     TransientBrokerError,
 )
 from brokers.ibkr_config import IbkrConfig
-from brokers.orders import OrderRequest, OrderStatus as S, OrderType, Side, TimeInForce
+from brokers.orders import OrderRequest, OrderType, Side, TimeInForce
+from brokers.orders import OrderStatus as S
 
 OPT = Option("AAPL", "20250620", 100.0, "C", "SMART", multiplier="100", currency="USD",
              conId=7)
