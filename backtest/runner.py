@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from backtest.data import BacktestData, load_data
 from backtest.trades import TradeRecord, round_trips
 from bot.config import Settings
 from bot.wiring import Bot, build_bot
-from market.calendar import NEW_YORK
+from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import SimClock
 
 ONE_MINUTE = timedelta(minutes=1)
@@ -64,6 +65,12 @@ def backtest_settings(settings: Settings) -> Settings:
     })
 
 
+@cache
+def _calendar() -> ExchangeCalendar:
+    """One calendar per process: building it takes a second, and sweeps run many backtests."""
+    return ExchangeCalendar()
+
+
 def run(settings: Settings, data: Path | BacktestData, start: date | None = None,
         end: date | None = None, *, underlyings: list[str] | None = None,
         progress: ProgressHook | None = None, run_tag: str = "bt") -> BacktestResult:
@@ -72,7 +79,7 @@ def run(settings: Settings, data: Path | BacktestData, start: date | None = None
     loaded = data if isinstance(data, BacktestData) else load_data(data, start, end, underlyings)
     first_day = loaded.days[0]
     clock = SimClock(datetime.combine(first_day, datetime.min.time(), NEW_YORK).astimezone(UTC))
-    bot = build_bot(backtest_settings(settings), clock, run_tag=run_tag)
+    bot = build_bot(backtest_settings(settings), clock, run_tag=run_tag, calendar=_calendar())
     try:
         return _drive(bot, clock, loaded, progress)
     finally:
