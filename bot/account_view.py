@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import islice
 
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
 from bot.trading_control import TradingControl
-from brokers.orders import Fill, Order, OrderStatus
+from brokers.orders import Fill, Intent, Order, OrderStatus
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Quote
@@ -40,6 +41,9 @@ class AccountView:
     #: fetch); the view uses the lower of it and our own cash.
     reported_buying_power: float | None = None
     journal: TradeJournal = field(default_factory=TradeJournal)
+    _open: dict[str, Order] = field(default_factory=dict, repr=False)
+    _seen: int = 0
+    _working: list[Order] | None = field(default=None, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
     _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
 
@@ -81,11 +85,40 @@ class AccountView:
     def positions(self) -> Mapping[str, HeldPosition]:
         return self.portfolio.positions
 
+    def begin_check(self) -> None:
+        self._working = None
+
     def working_orders(self) -> Sequence[Order]:
-        return [o for o in self.orders.orders.values() if o.status not in _TERMINAL]
+        """Open orders, from an index kept in step with the order book: orders are only ever
+        added to it, so new ones are read from its end; terminal ones are dropped. O(open
+        orders) rather than O(orders of the day), and once per risk check."""
+        if self._working is not None:
+            return self._working
+        book = self.orders.orders
+        added = len(book) - self._seen
+        if added < 0:
+            self._open = {}
+            added = len(book)
+        for order in islice(reversed(book.values()), added):
+            if order.status not in _TERMINAL:
+                self._open[order.client_order_id] = order
+        self._seen = len(book)
+        stale = [cid for cid, o in self._open.items()
+                 if o.status in _TERMINAL or book.get(cid) is not o]
+        for cid in stale:
+            del self._open[cid]
+            replacement = book.get(cid)
+            if replacement is not None and replacement.status not in _TERMINAL:
+                self._open[cid] = replacement
+        self._working = list(self._open.values())
+        return self._working
 
     def open_trade_count(self) -> int:
-        return len(self.portfolio.open_positions()) + self.orders.working_entries()
+        """Positions held plus working entries in symbols not held."""
+        quantity = self.portfolio.quantity
+        held = sum(1 for p in self.portfolio.positions.values() if p.quantity)
+        return held + sum(1 for o in self.working_orders()
+                          if o.request.intent is Intent.OPEN and quantity(o.request.symbol) == 0)
 
     def quote(self, symbol: str) -> Quote | None:
         return self.market.quote(symbol)

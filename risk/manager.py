@@ -55,6 +55,7 @@ class RiskManager:
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         resizes: list[Resize] = []
+        ctx.begin_check()
         for rule in self.rules:
             decision = rule.check(request, ctx)
             if isinstance(decision, Approve):

@@ -48,6 +48,9 @@ class FakeContext:
     day_trades: int = 0
     streak: LossStreak = field(default_factory=LossStreak)
 
+    def begin_check(self) -> None:
+        pass
+
     def now(self) -> datetime:
         return self.at
 
