@@ -68,3 +68,12 @@ def test_ibkr_paper_mode_refuses_a_live_port(sim_clock) -> None:
     with pytest.raises(FatalBrokerError, match="4001"):
         build_broker(make_settings(broker="ibkr", ibkr={"port": 4001}), sim_clock)
     assert isinstance(build_broker(make_settings(broker="ibkr"), sim_clock), IbkrBroker)
+
+
+@pytest.mark.parametrize("name", ["alpaca", "ibkr"])
+def test_shipped_example_configs_load(name: str) -> None:
+    from bot.config import load_settings
+    from tests.conftest import ROOT
+
+    settings = load_settings(ROOT / "config" / f"{name}.toml")
+    assert settings.broker == name and settings.mode == "paper"
