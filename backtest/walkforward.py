@@ -19,12 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+import backtest.sma_cross  # noqa: F401  (workers register the reference strategy too)
 from backtest import metrics as metric_fns
 from backtest.parallel import parallel_map
 from backtest.runner import run
 from backtest.trades import TradeRecord
 from bot.config import Settings
+from strategies.registry import registered
 
 
 @dataclass(frozen=True)
@@ -122,13 +125,19 @@ def with_overrides(settings: Settings, overrides: dict[str, Any]) -> Settings:
         if leaf not in node and parents[:1] != ["strategies"]:
             raise ValueError(f"{dotted}: unknown config field")
         node[leaf] = value
-    return Settings.model_validate(data)
+    settings = Settings.model_validate(data)
+    known = registered()
+    for name, section in settings.strategies.items():
+        if name in known:
+            try:
+                known[name].config.model_validate(section)
+            except ValidationError as exc:
+                raise ValueError(f"strategies.{name}: {exc}") from exc
+    return settings
 
 
 def evaluate(task: Task) -> Outcome:
     """Run one backtest and score it (a top-level function: it runs in worker processes)."""
-    import backtest.sma_cross  # noqa: F401  (workers register the reference strategy too)
-
     overrides = dict(task.overrides)
     settings = with_overrides(task.settings, overrides)
     result = run(settings, task.data, task.days[0], task.days[-1])
