@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ OPTIONAL_COLUMNS = ("last", "bid_size", "ask_size", "volume", "open_interest", "
                     "iv_percentile")
 _INT_COLUMNS = frozenset({"bid_size", "ask_size", "volume", "open_interest"})
 _NS = 1_000_000_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, eq=False)
@@ -316,7 +317,7 @@ class OptionChain:
             strike=float(self.strike[row]), expiration=self.expiration[row].astype(date),
             option_type=OptionRight.CALL if self.is_call[row] else OptionRight.PUT,
             bid=price(self.bid), ask=price(self.ask), timestamp=self.as_of,
-            quote_timestamp=None if qt < 0 else pd.Timestamp(qt, tz="UTC").to_pydatetime(),
+            quote_timestamp=None if qt < 0 else _EPOCH + timedelta(microseconds=qt // 1000),
             underlying_price=price(self.underlying_prices), multiplier=CONTRACT_MULTIPLIER,
             flags=DataFlag(int(self.flags[row])), **fields)
 
@@ -330,6 +331,8 @@ def _epoch_ns(values: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64]:
     if np.issubdtype(arr.dtype, np.datetime64):
         ns = arr.astype("datetime64[ns]")
         return np.where(np.isnat(ns), -1, ns.astype(np.int64))
+    if np.issubdtype(arr.dtype, np.integer):
+        return arr.astype(np.int64)
     as_float = arr.astype(np.float64)
     return np.where(np.isfinite(as_float), as_float, -1).astype(np.int64)
 

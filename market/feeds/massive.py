@@ -38,6 +38,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 from urllib3.exceptions import HTTPError as Urllib3Error
+from websockets.protocol import State
 
 from market.chain import OptionChain
 from market.clock import Clock
@@ -112,7 +113,7 @@ class MassiveFeed:
         self._api_key = api_key
         self._underlyings = sorted(set(underlyings))
         self._options = {OptionSymbol.parse(s).occ for s in option_symbols}
-        self._connected: set[str] = set()  # markets whose current socket has sent data
+        self._data_socket: dict[str, Any] = {}  # per market: the socket data came on
         self._received: Counter[str] = Counter()  # data batches per market
         self._clients: dict[str, WebSocketClient] = {}
         self._stopping = False
@@ -234,10 +235,19 @@ class MassiveFeed:
         data on the heartbeat stream: the underlyings' stock stream (it ticks all session,
         while a quiet option may legitimately not). The engine stops new entries meanwhile."""
         wanted = self._wanted_markets()
-        if not wanted or any(m not in self._connected for m in wanted):
+        if not wanted or not all(self._live(m) for m in wanted):
             return True
         last = self.last_data_at.get(wanted[0])
         return last is None or (now or self.clock.now()) - last > self.stale_after
+
+    def _live(self, market: str) -> bool:
+        """The market's socket is open and has sent data. The client reconnects by itself after
+        an abnormal close, with a new socket object: until that one sends data, not live."""
+        client = self._clients.get(market)
+        socket = client.websocket if client is not None else None
+        if socket is None or socket is not self._data_socket.get(market):
+            return False
+        return bool(socket.state is State.OPEN)
 
     def _wanted_markets(self) -> list[str]:
         """Markets to stream, the heartbeat one first."""
@@ -257,14 +267,13 @@ class MassiveFeed:
                 await client.connect(self._processor(market))
                 reason = "closed by the server"
             except AuthError:
-                self._connected.discard(market)
                 log.error("massive %s stream: authentication failed; check the API key "
                           "(not retrying)", market)
                 raise
             except Exception as exc:  # any socket failure means: reconnect
                 reason = _describe(exc)
             finally:
-                self._connected.discard(market)
+                self._data_socket.pop(market, None)
                 self._clients.pop(market, None)
             if self._stopping:
                 return
@@ -277,7 +286,8 @@ class MassiveFeed:
 
     def _processor(self, market: str) -> Callable[[list[Any]], Any]:
         async def process(messages: list[Any]) -> None:
-            self._connected.add(market)
+            client = self._clients.get(market)
+            self._data_socket[market] = client.websocket if client is not None else None
             self._received[market] += 1
             self.last_data_at[market] = self.clock.now()
             for msg in messages:

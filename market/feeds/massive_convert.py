@@ -53,8 +53,9 @@ def chain_from_snapshots(underlying: str, snapshots: Iterable[Any], as_of: datet
     `max_quote_age` is given: it is minutes old by construction.
     """
     symbols: list[str] = []
+    quote_times: list[int] = []  # epoch ns, exact (a float64 would round them); -1 unknown
     cols: dict[str, list[float]] = {k: [] for k in (
-        "bid", "ask", "bid_size", "ask_size", "quote_time", "und", "last", "volume",
+        "bid", "ask", "bid_size", "ask_size", "und", "last", "volume",
         "open_interest", "delta", "gamma", "theta", "vega", "implied_volatility")}
     nonstandard = 0
     for snap in snapshots:
@@ -73,7 +74,8 @@ def chain_from_snapshots(underlying: str, snapshots: Iterable[Any], as_of: datet
         cols["bid_size"].append(_num(quote and quote.bid_size))
         cols["ask_size"].append(_num(quote and quote.ask_size))
         delayed = quote is not None and (quote.timeframe or "").upper() == "DELAYED"
-        cols["quote_time"].append(0.0 if delayed else _num(quote and quote.last_updated))
+        stamp = quote.last_updated if quote is not None else None
+        quote_times.append(0 if delayed else -1 if stamp is None else int(stamp))
         cols["und"].append(_num(und and (und.price if und.price is not None else und.value)))
         cols["last"].append(_num(trade and trade.price))
         cols["volume"].append(_num(day and day.volume))
@@ -84,7 +86,7 @@ def chain_from_snapshots(underlying: str, snapshots: Iterable[Any], as_of: datet
     arrays = {k: np.asarray(v, dtype=np.float64) for k, v in cols.items()}
     finite_und = arrays["und"][np.isfinite(arrays["und"])]
     chain_price = float(np.median(finite_und)) if len(finite_und) else math.nan
-    quote_time = arrays.pop("quote_time")
+    quote_time = np.asarray(quote_times, dtype=np.int64)
     return OptionChain.build(
         underlying, as_of, symbols, bid=arrays.pop("bid"), ask=arrays.pop("ask"),
         underlying_price=chain_price, row_underlying_price=arrays.pop("und"),
