@@ -245,9 +245,9 @@ class MassiveFeed:
         an abnormal close, with a new socket object: until that one sends data, not live."""
         client = self._clients.get(market)
         socket = client.websocket if client is not None else None
-        if socket is None or socket is not self._data_socket.get(market):
+        if socket is None:
             return False
-        return bool(socket.state is State.OPEN)
+        return socket is self._data_socket.get(market) and socket.state is State.OPEN
 
     def _wanted_markets(self) -> list[str]:
         """Markets to stream, the heartbeat one first."""
