@@ -247,7 +247,7 @@ class MassiveFeed:
         socket = client.websocket if client is not None else None
         if socket is None:
             return False
-        return socket is self._data_socket.get(market) and socket.state is State.OPEN
+        return socket.state is State.OPEN and socket is self._data_socket.get(market)
 
     def _wanted_markets(self) -> list[str]:
         """Markets to stream, the heartbeat one first."""
