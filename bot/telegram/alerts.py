@@ -48,6 +48,10 @@ def retry_after_seconds(exc: RetryAfter) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+def _level(priority: int) -> int:
+    return priority if 0 <= priority < LEVELS else (0 if priority < 0 else LEVELS - 1)
+
+
 class AlertQueue:
     """Bounded, prioritized, O(1) push. Single-threaded: push from the event loop's thread."""
 
@@ -62,13 +66,14 @@ class AlertQueue:
         return self._size
 
     def push(self, notice: Notice) -> None:
-        level = min(max(notice.priority, 0), LEVELS - 1)
+        level = _level(notice.priority)
         if self._size >= self.maxsize and not self._evict(level):
             self.dropped += 1  # everything queued matters more than this one
             return
         self._levels[level].append(notice)
         self._size += 1
-        self.ready.set()
+        if self._size == 1:
+            self.ready.set()
 
     def _evict(self, level: int) -> bool:
         """Make room for a notice of `level`: drop the oldest of the lowest priority queued,
@@ -105,7 +110,7 @@ class AlertQueue:
     def requeue(self, batch: Iterable[Notice]) -> None:
         """Put an unsent batch back in front, in order (room permitting)."""
         for notice in reversed(list(batch)):
-            level = min(max(notice.priority, 0), LEVELS - 1)
+            level = _level(notice.priority)
             if self._size >= self.maxsize and not self._evict(level):
                 self.dropped += 1
                 continue
