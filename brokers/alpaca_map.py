@@ -180,6 +180,10 @@ def order_update(update: TradeUpdate, underlying: str = "") -> OrderUpdate | Non
     cid = base_client_id(order.client_order_id)
     fill = None
     if status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
+        if order.legs or not order.symbol:
+            # A multi-leg fill is per leg, not per combo: the legs' FILL activities are
+            # adopted by reconciliation. Only the status is news here.
+            return OrderUpdate(cid, status, update.timestamp, str(order.id))
         if update.execution_id is None or update.qty is None or update.price is None:
             return None  # a fill we cannot identify is left to reconciliation
         fill = Fill(str(update.execution_id), cid, order.symbol or "",

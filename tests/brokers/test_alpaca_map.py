@@ -83,6 +83,15 @@ def test_fill_event_becomes_an_update_with_its_execution() -> None:
     assert update.fill.side is Side.BUY and update.fill.symbol == "AAPL250620C00100000"
 
 
+def test_multileg_fill_event_reports_status_without_a_combo_fill() -> None:
+    data = fixture("WS_stream_trade_updates")["events"][1]["data"]
+    mleg = fixture("POST_v2_orders_mleg")
+    update = amap.order_update(TradeUpdate(**{**data, "order": mleg}))
+    assert update is not None and update.status is S.FILLED
+    assert update.fill is None  # never a fill on the empty combo symbol
+    assert update.client_order_id == mleg["client_order_id"]
+
+
 def test_events_that_change_nothing_give_no_update() -> None:
     data = fixture("WS_stream_trade_updates")["events"][0]["data"]
     assert amap.order_update(TradeUpdate(**{**data, "event": "pending_cancel"})) is None
