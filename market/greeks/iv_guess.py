@@ -150,21 +150,31 @@ def initial_total_vol(x: FloatArray, beta: FloatArray) -> tuple[FloatArray, Floa
 def _below_inflection(x: FloatArray, beta: FloatArray, s_c: FloatArray, b_c: FloatArray,
                       v_c: FloatArray) -> FloatArray:
     s_l = s_c - b_c / v_c
-    b_l = np.where(s_l > 0, normalized_call(x, s_l), 0.0)
-    v_l = normalized_vega(x, s_l)
+    positive = s_l > 0
+    b_l = np.zeros_like(x)
+    b_l[positive] = normalized_call(x[positive], s_l[positive])
+    guess = np.empty_like(x)
     # Between b_l and b_c: interpolate s itself; s'' = 0 at the inflection point.
-    r_lm = control_fit_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, np.zeros_like(x), False)
-    middle = rational_cubic(beta, b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, r_lm)
+    mid = np.flatnonzero(beta >= b_l)
+    if mid.size:
+        xm, slm, blm, bcm = x[mid], s_l[mid], b_l[mid], b_c[mid]
+        inv_vl = 1.0 / normalized_vega(xm, slm)
+        inv_vc = 1.0 / v_c[mid]
+        r_lm = control_fit_right(blm, bcm, slm, s_c[mid], inv_vl, inv_vc, np.zeros_like(xm),
+                                 False)
+        guess[mid] = rational_cubic(beta[mid], blm, bcm, slm, s_c[mid], inv_vl, inv_vc, r_lm)
     # Below b_l: interpolate the lower map f(beta) from (0, 0) with f'(0) = 1, then invert it.
-    f_l, fp_l, fpp_l = _lower_map(x, s_l)
-    zero = np.zeros_like(x)
-    one = np.ones_like(x)
-    r_ll = control_fit_right(zero, b_l, zero, f_l, one, fp_l, fpp_l, True)
-    f = rational_cubic(beta, zero, b_l, zero, f_l, one, fp_l, r_ll)
-    t = beta / b_l
-    f = np.where(f > 0, f, (f_l * t + b_l * (1.0 - t)) * t)
-    lowest = _inverse_lower_map(x, f)
-    guess = np.where(beta < b_l, lowest, middle)
+    low = np.flatnonzero(beta < b_l)
+    if low.size:
+        xl, bl, betal = x[low], b_l[low], beta[low]
+        f_l, fp_l, fpp_l = _lower_map(xl, s_l[low])
+        zero = np.zeros_like(xl)
+        one = np.ones_like(xl)
+        r_ll = control_fit_right(zero, bl, zero, f_l, one, fp_l, fpp_l, True)
+        f = rational_cubic(betal, zero, bl, zero, f_l, one, fp_l, r_ll)
+        t = betal / bl
+        f = np.where(f > 0, f, (f_l * t + bl * (1.0 - t)) * t)
+        guess[low] = _inverse_lower_map(xl, f)
     return np.where(np.isfinite(guess) & (guess > 0) & (guess <= s_c), guess, 0.5 * s_c)
 
 
@@ -172,17 +182,24 @@ def _above_inflection(x: FloatArray, beta: FloatArray, s_c: FloatArray, b_c: Flo
                       v_c: FloatArray, b_max: FloatArray) -> FloatArray:
     s_u = s_c + (b_max - b_c) / v_c
     b_u = normalized_call(x, s_u)
-    v_u = normalized_vega(x, s_u)
-    r_hm = control_fit_left(b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, np.zeros_like(x), False)
-    middle = rational_cubic(beta, b_c, b_u, s_c, s_u, 1.0 / v_c, 1.0 / v_u, r_hm)
-    f_u, fp_u, fpp_u = _upper_map(x, s_u)
-    half = np.full_like(x, -0.5)
-    zero = np.zeros_like(x)
-    r_uu = control_fit_left(b_u, b_max, f_u, zero, fp_u, half, fpp_u, True)
-    f = rational_cubic(beta, b_u, b_max, f_u, zero, fp_u, half, r_uu)
-    h = b_max - b_u
-    t = (beta - b_u) / h
-    f = np.where(f > 0, f, (f_u * (1.0 - t) + 0.5 * h * t) * (1.0 - t))
-    highest = -2.0 * ndtri(f)
-    guess = np.where(beta > b_u, highest, middle)
+    guess = np.empty_like(x)
+    mid = np.flatnonzero(beta <= b_u)
+    if mid.size:
+        xm, sum_, bum, bcm, scm = x[mid], s_u[mid], b_u[mid], b_c[mid], s_c[mid]
+        inv_vu = 1.0 / normalized_vega(xm, sum_)
+        inv_vc = 1.0 / v_c[mid]
+        r_hm = control_fit_left(bcm, bum, scm, sum_, inv_vc, inv_vu, np.zeros_like(xm), False)
+        guess[mid] = rational_cubic(beta[mid], bcm, bum, scm, sum_, inv_vc, inv_vu, r_hm)
+    high = np.flatnonzero(beta > b_u)
+    if high.size:
+        xh, bu, bmax, betah = x[high], b_u[high], b_max[high], beta[high]
+        f_u, fp_u, fpp_u = _upper_map(xh, s_u[high])
+        half = np.full_like(xh, -0.5)
+        zero = np.zeros_like(xh)
+        r_uu = control_fit_left(bu, bmax, f_u, zero, fp_u, half, fpp_u, True)
+        f = rational_cubic(betah, bu, bmax, f_u, zero, fp_u, half, r_uu)
+        h = bmax - bu
+        t = (betah - bu) / h
+        f = np.where(f > 0, f, (f_u * (1.0 - t) + 0.5 * h * t) * (1.0 - t))
+        guess[high] = -2.0 * ndtri(f)
     return np.where(np.isfinite(guess) & (guess >= s_c), guess, np.maximum(s_c, 1e-8) * 2.0)

@@ -1,0 +1,42 @@
+"""IV and Greeks for a whole `OptionChain` snapshot in one vectorized pass."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from market.calendar import ExchangeCalendar
+from market.chain import OptionChain
+from market.greeks.bsm import FloatArray, bsm_greeks
+from market.greeks.expiry import YearBasis, years_to_expiry
+from market.greeks.implied_vol import IVResult, implied_volatility
+
+DAYS_PER_YEAR = 365.0
+
+
+def chain_years_to_expiry(chain: OptionChain, calendar: ExchangeCalendar,
+                          basis: YearBasis = YearBasis.CALENDAR) -> FloatArray:
+    """Years to expiry per row, computed once per distinct expiration of the chain."""
+    days, codes = np.unique(chain.expiration, return_inverse=True)
+    per_day = np.array([years_to_expiry(chain.as_of, d.astype(object), calendar, basis)
+                        for d in days], dtype=np.float64)
+    return per_day[codes] if len(chain) else np.empty(0)
+
+
+def with_greeks(chain: OptionChain, rate: float, dividend_yield: float,
+                calendar: ExchangeCalendar, basis: YearBasis = YearBasis.CALENDAR,
+                ) -> tuple[OptionChain, IVResult]:
+    """The chain with `implied_volatility` and the five Greeks filled from its mids.
+
+    Flagged rows have no mid and get NaN (reason BAD_INPUT); rows whose mid admits no
+    volatility get NaN with the reason in the returned `IVResult` (same row order as the
+    chain), for the caller's metrics. Theta is per calendar day, vega and rho per 1.00, as
+    `OptionContract` documents them.
+    """
+    t = chain_years_to_expiry(chain, calendar, basis)
+    iv = implied_volatility(chain.mid, chain.is_call, chain.underlying_prices, chain.strike, t,
+                            rate, dividend_yield)
+    g = bsm_greeks(chain.is_call, chain.underlying_prices, chain.strike, t, rate,
+                   dividend_yield, iv.iv)
+    updated = chain.with_columns(implied_volatility=iv.iv, delta=g.delta, gamma=g.gamma,
+                                 theta=g.theta / DAYS_PER_YEAR, vega=g.vega, rho=g.rho)
+    return updated, iv
