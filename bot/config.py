@@ -30,6 +30,7 @@ from pydantic_settings import (
 from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
+from market.feeds.massive import MassiveFeedConfig
 from risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "TRADEFLY_LIVE_CONFIRM"
@@ -154,10 +155,10 @@ class TelegramConfig(Section):
         return self
 
 
-class MassiveConfig(Section):
+class MassiveConfig(MassiveFeedConfig):
+    """Massive: the feed's own settings (rest_url, ws_host, retries, timeouts...) plus secrets."""
+
     api_key: SecretStr | None = None
-    rest_url: str = Field("https://api.massive.com", description="REST base URL.")
-    ws_host: str = Field("socket.massive.com", description="WebSocket host[:port].")
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
 
