@@ -203,12 +203,17 @@ def pnl_view(bot: Bot) -> PnlView:
 
 
 def signals_view(bot: Bot, limit: int = 8) -> SignalsView:
+    # Denied orders are not kept in memory; their rule is in the risk decisions.
+    denied = {d["client_order_id"]: d["rule"] for d in bot.store.load_risk_decisions(200)
+              if d["decision"] == "reject"}
     rows = []
     for s in bot.store.load_signals(limit):
-        order = bot.orders.orders.get(s["client_order_id"] or "")
+        cid = s["client_order_id"] or ""
+        order = bot.orders.orders.get(cid)
+        outcome = (order.status.value if order is not None
+                   else f"denied by {denied[cid]}" if cid in denied else "")
         rows.append(SignalRow(s["ts"], s["strategy"], s["symbol"], s["action"],
-                              s["confidence"], s["entry_limit"], s["reason"],
-                              "" if order is None else order.status.value))
+                              s["confidence"], s["entry_limit"], s["reason"], outcome))
     return SignalsView(rows)
 
 
