@@ -38,9 +38,13 @@ class ExchangeCalendar:
 
     def __init__(self, name: str = "XNYS") -> None:
         self._cal = xcals.get_calendar(name, start="2005-01-01")
+        self._is_session: dict[date, bool] = {}
 
     def is_session(self, day: date) -> bool:
-        return bool(self._cal.is_session(pd.Timestamp(day)))
+        known = self._is_session.get(day)
+        if known is None:  # pandas lookups cost ~100 µs: ask once per day
+            known = self._is_session[day] = bool(self._cal.is_session(pd.Timestamp(day)))
+        return known
 
     @lru_cache(maxsize=4096)  # noqa: B019 - calendars live for the whole process
     def session(self, day: date) -> Session:

@@ -18,7 +18,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, create_engine, event, insert, select, update
+from sqlalchemy import Connection, bindparam, create_engine, event, insert, select, update
 from sqlalchemy.engine import Engine
 
 from bot.store import schema as t
@@ -119,25 +119,21 @@ class Store:
     def insert_order(self, order: Order, risk_rule: str | None = None) -> None:
         r = order.request
         with self._tx() as c:
-            c.execute(insert(t.orders).values(
-                client_order_id=r.client_order_id, account=self.account, symbol=r.symbol,
-                underlying=r.underlying, side=r.side.value, quantity=r.quantity,
-                order_type=r.order_type.value, limit_price=r.limit_price, intent=r.intent.value,
-                time_in_force=r.time_in_force.value, strategy=r.strategy, reason=r.reason,
-                parent_id=r.parent_id, status=order.status.value,
-                status_reason=order.status_reason, filled_quantity=order.filled_quantity,
-                average_fill_price=order.average_fill_price,
-                broker_order_id=order.broker_order_id, risk_rule=risk_rule,
-                created_at=order.created_at, updated_at=order.updated_at))
+            c.execute(_INSERT_ORDER, {
+                "client_order_id": r.client_order_id, "account": self.account,
+                "symbol": r.symbol, "underlying": r.underlying, "side": r.side.value,
+                "quantity": r.quantity, "order_type": r.order_type.value,
+                "limit_price": r.limit_price, "intent": r.intent.value,
+                "time_in_force": r.time_in_force.value, "strategy": r.strategy,
+                "reason": r.reason, "parent_id": r.parent_id, "status": order.status.value,
+                "status_reason": order.status_reason, "filled_quantity": order.filled_quantity,
+                "average_fill_price": order.average_fill_price,
+                "broker_order_id": order.broker_order_id, "risk_rule": risk_rule,
+                "created_at": order.created_at, "updated_at": order.updated_at})
 
     def update_order(self, order: Order) -> None:
         with self._tx() as c:
-            c.execute(update(t.orders).where(
-                t.orders.c.client_order_id == order.client_order_id).values(
-                status=order.status.value, status_reason=order.status_reason,
-                filled_quantity=order.filled_quantity,
-                average_fill_price=order.average_fill_price,
-                broker_order_id=order.broker_order_id, updated_at=order.updated_at))
+            c.execute(_UPDATE_ORDER, _order_state(order))
 
     def record_fill(self, fill: Fill, order: Order | None, position: StoredPosition) -> bool:
         """Store a fill, its order's new state and the position it produced, atomically.
@@ -147,17 +143,14 @@ class Store:
                 t.fills.c.fill_id == fill.fill_id)).first()
             if seen is not None:
                 return False
-            c.execute(insert(t.fills).values(
-                fill_id=fill.fill_id, account=self.account, client_order_id=fill.client_order_id,
-                symbol=fill.symbol, underlying=fill.underlying, side=fill.side.value,
-                quantity=fill.quantity, price=fill.price, commission=fill.commission, ts=fill.ts))
+            c.execute(_INSERT_FILL, {
+                "fill_id": fill.fill_id, "account": self.account,
+                "client_order_id": fill.client_order_id, "symbol": fill.symbol,
+                "underlying": fill.underlying, "side": fill.side.value,
+                "quantity": fill.quantity, "price": fill.price, "commission": fill.commission,
+                "ts": fill.ts})
             if order is not None:
-                c.execute(update(t.orders).where(
-                    t.orders.c.client_order_id == order.client_order_id).values(
-                    status=order.status.value, status_reason=order.status_reason,
-                    filled_quantity=order.filled_quantity,
-                    average_fill_price=order.average_fill_price,
-                    broker_order_id=order.broker_order_id, updated_at=order.updated_at))
+                c.execute(_UPDATE_ORDER, _order_state(order))
             self._upsert_position(c, position, fill.ts)
         return True
 
@@ -225,18 +218,19 @@ class Store:
                    stop: float | None, reason: str, client_order_id: str | None) -> None:
         if not self._conn.in_transaction():
             self._conn.begin()
-        self._conn.execute(insert(t.signals).values(
-            account=self.account, ts=ts, strategy=strategy, symbol=symbol, action=action,
-            confidence=confidence, entry_limit=entry_limit, target=target, stop=stop,
-            reason=reason, client_order_id=client_order_id))
+        self._conn.execute(_INSERT_SIGNAL, {
+            "account": self.account, "ts": ts, "strategy": strategy, "symbol": symbol,
+            "action": action, "confidence": confidence, "entry_limit": entry_limit,
+            "target": target, "stop": stop, "reason": reason,
+            "client_order_id": client_order_id})
 
     def add_risk_decision(self, ts: datetime, client_order_id: str, symbol: str, decision: str,
                           rule: str, reason: str) -> None:
         if not self._conn.in_transaction():
             self._conn.begin()
-        self._conn.execute(insert(t.risk_decisions).values(
-            account=self.account, ts=ts, client_order_id=client_order_id, symbol=symbol,
-            decision=decision, rule=rule, reason=reason))
+        self._conn.execute(_INSERT_DECISION, {
+            "account": self.account, "ts": ts, "client_order_id": client_order_id,
+            "symbol": symbol, "decision": decision, "rule": rule, "reason": reason})
 
     def load_signals(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._conn.execute(select(t.signals).where(
@@ -303,6 +297,26 @@ class Store:
             t.audit_log.c.id.desc()).limit(limit)).mappings().all()
         self._commit()
         return [dict(r) for r in rows]
+
+
+# Statements built once: SQLAlchemy caches their compiled form, so the order path pays only
+# for parameter binding and the write itself.
+_INSERT_ORDER = t.orders.insert()
+_INSERT_FILL = t.fills.insert()
+_INSERT_SIGNAL = t.signals.insert()
+_INSERT_DECISION = t.risk_decisions.insert()
+_UPDATE_ORDER = update(t.orders).where(
+    t.orders.c.client_order_id == bindparam("b_cid")).values(
+    status=bindparam("b_status"), status_reason=bindparam("b_reason"),
+    filled_quantity=bindparam("b_filled"), average_fill_price=bindparam("b_avg"),
+    broker_order_id=bindparam("b_broker_id"), updated_at=bindparam("b_updated"))
+
+
+def _order_state(order: Order) -> dict[str, Any]:
+    return {"b_cid": order.client_order_id, "b_status": order.status.value,
+            "b_reason": order.status_reason, "b_filled": order.filled_quantity,
+            "b_avg": order.average_fill_price, "b_broker_id": order.broker_order_id,
+            "b_updated": order.updated_at}
 
 
 def _order_from_row(r: dict[str, Any]) -> Order:
