@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,13 +38,16 @@ from ib_async import (  # noqa: E402
 )
 from ib_async import Fill as IbFill  # noqa: E402
 
+from bot.wiring import Bot  # noqa: E402
 from brokers import alpaca_map, ibkr_map  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.alpaca_config import AlpacaConfig  # noqa: E402
+from brokers.base import Broker  # noqa: E402
 from brokers.ibkr import IbkrBroker  # noqa: E402
 from brokers.ibkr_config import IbkrConfig  # noqa: E402
 from brokers.orders import OrderStatus as Ours  # noqa: E402
 from brokers.paper import PaperBroker, PaperConfig  # noqa: E402
+from market.clock import SimClock  # noqa: E402
 from market.data import Quote  # noqa: E402
 from tests.integration.broker_helpers import OPTION, bot_for, buy, sim_clock  # noqa: E402
 from tests.integration.fakes.alpaca import KEY, SECRET, FakeAlpaca, fixture  # noqa: E402
@@ -53,7 +57,7 @@ N_PARSE = 5_000
 N_ORDERS = 150
 
 
-def per_call_us(fn, n: int) -> float:  # noqa: ANN001
+def per_call_us(fn: Callable[[], object], n: int) -> float:
     start = time.perf_counter_ns()
     for _ in range(n):
         fn()
@@ -86,14 +90,15 @@ def summary(label: str, samples: list[float]) -> None:
           f"(n={len(samples)})")
 
 
-async def filled(bot, cid: str) -> None:  # noqa: ANN001
-    while bot.orders.orders[cid].status is not Ours.FILLED:
+async def filled(bot: Bot, cid: str) -> None:
+    while True:  # poll the loop: the fill arrives on it
+        if bot.orders.orders[cid].status is Ours.FILLED:
+            return
         await asyncio.sleep(0)
 
 
-async def round_trip(broker, tmp: Path, clock) -> list[float]:  # noqa: ANN001
-    tmp.mkdir(parents=True, exist_ok=True)
-    bot = bot_for(broker, tmp, clock)
+async def round_trip(broker: Broker, clock: SimClock) -> list[float]:
+    bot = bot_for(broker, Path(tempfile.mkdtemp(prefix="tf-bench-")), clock)
     if isinstance(broker, PaperBroker):
         broker.on_quote(Quote(OPTION, clock.now(), 0.95, 1.05, 10_000, 10_000, "AAPL"))
     else:
@@ -129,13 +134,15 @@ async def bare_alpaca(fake: FakeAlpaca) -> list[float]:
 async def bare_ib(fake: FakeTws) -> list[float]:
     ib = IB()
     await ib.connectAsync("127.0.0.1", fake.port, clientId=99, timeout=5)
-    [contract] = await ib.qualifyContractsAsync(
-        Option("AAPL", "20250620", 100.0, "C", "SMART", multiplier="100", currency="USD"))
+    contract = Option("AAPL", "20250620", 100.0, "C", "SMART", multiplier="100", currency="USD")
+    await ib.qualifyContractsAsync(contract)  # fills in the conId
     out = []
     for i in range(N_ORDERS):
         start = time.perf_counter()
         trade = ib.placeOrder(contract, LimitOrder("BUY", 1, 1.05, orderRef=f"bare-{i}"))
-        while trade.orderStatus.status != "Filled":
+        while True:
+            if trade.orderStatus.status == "Filled":
+                break
             await asyncio.sleep(0)
         out.append((time.perf_counter() - start) * 1000)
     ib.disconnect()
@@ -144,27 +151,25 @@ async def bare_ib(fake: FakeTws) -> list[float]:
 
 async def main() -> None:
     translation()
-    with tempfile.TemporaryDirectory() as tmp:
-        base = Path(tmp)
-        clock = sim_clock()
-        paper = PaperBroker(clock, PaperConfig())
-        summary("paper venue (in-process floor)", await round_trip(paper, base / "p", clock))
+    clock = sim_clock()
+    paper = PaperBroker(clock, PaperConfig())
+    summary("paper venue (in-process floor)", await round_trip(paper, clock))
 
-        fake = await FakeAlpaca(options_buying_power=1e9).start()
-        summary("alpaca-py bare submit_order (peer)", await bare_alpaca(fake))
-        config = AlpacaConfig(api_key=KEY, secret_key=SECRET, trading_url=fake.url,
-                              stream_url=fake.stream_url)
-        summary("AlpacaBroker submit → fill in store", await round_trip(
-            AlpacaBroker(config, clock), base / "a", clock))
-        await fake.stop()
+    fake = await FakeAlpaca(options_buying_power=1e9).start()
+    summary("alpaca-py bare submit_order (peer)", await bare_alpaca(fake))
+    config = AlpacaConfig(api_key=KEY, secret_key=SECRET, trading_url=fake.url,
+                          stream_url=fake.stream_url)
+    summary("AlpacaBroker submit → fill in store", await round_trip(
+        AlpacaBroker(config, clock), clock))
+    await fake.stop()
 
-        tws = await FakeTws().start()
-        tws.option("AAPL", "20250620", 100.0, "C")
-        summary("ib_async bare placeOrder → Filled (peer)", await bare_ib(tws))
-        ib_config = IbkrConfig(port=tws.port, commission_wait_seconds=0.5)
-        summary("IbkrBroker submit → fill in store", await round_trip(
-            IbkrBroker(ib_config, clock), base / "i", clock))
-        await tws.stop()
+    tws = await FakeTws().start()
+    tws.option("AAPL", "20250620", 100.0, "C")
+    summary("ib_async bare placeOrder → Filled (peer)", await bare_ib(tws))
+    ib_config = IbkrConfig(port=tws.port, commission_wait_seconds=0.5)
+    summary("IbkrBroker submit → fill in store", await round_trip(
+        IbkrBroker(ib_config, clock), clock))
+    await tws.stop()
 
 
 if __name__ == "__main__":
