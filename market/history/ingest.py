@@ -30,7 +30,8 @@ from market.history.store import HistoryStore
 log = logging.getLogger(__name__)
 
 BLOCK_SIZE = 8 << 20
-FLUSH_ROWS = 256_000
+FLUSH_ROWS = 128_000  # rows per underlying per row group
+BUFFER_ROWS = 512_000  # all underlyings together: bounds memory whatever the file size
 _OCC_TAIL = 15  # YYMMDD + C/P + 8-digit strike
 _OPTION_TICKER = r"^O:[A-Z0-9.]{1,6}\d{6}[CP]\d{8}$"
 
@@ -58,27 +59,35 @@ def wanted_roots(underlyings: Iterable[str]) -> dict[str, str]:
     return roots
 
 
-def _normalise(batch: pa.RecordBatch, dataset: Dataset) -> pa.Table:
-    """Typed store columns: `symbol` (compact OCC for options), option fields, UTC timestamps."""
+def _option_columns(tickers: pa.Array) -> list[tuple[str, pa.Array]]:
+    """`O:SPY240816C00545000` → symbol, expiration, right, strike (on distinct tickers)."""
+    symbol = pc.utf8_slice_codeunits(tickers, 2)
+    ymd = pc.binary_join_element_wise("20", pc.utf8_slice_codeunits(tickers, -15, -9), "")
+    expiration = pc.cast(pc.strptime(ymd, format="%Y%m%d", unit="s"), pa.date32())
+    right = pc.utf8_slice_codeunits(tickers, -9, -8)
+    strike = pc.divide(pc.cast(pc.utf8_slice_codeunits(tickers, -8), pa.int64()), 1000.0)
+    return [("symbol", symbol), ("expiration", expiration), ("right", right),
+            ("strike", strike)]
+
+
+def _normalise(batch: pa.RecordBatch, dataset: Dataset, dictionary: pa.Array,
+               indices: pa.Array) -> pa.Table:
+    """Typed store columns: `symbol` (compact OCC for options), option fields, UTC timestamps.
+
+    Ticker-derived columns are computed once per distinct ticker (`dictionary`) and spread to
+    the rows with `take`: a minute-bar file repeats each ticker hundreds of times.
+    """
     table = pa.Table.from_batches([batch])
-    ticker = table.column("ticker")
     time_col = dataset.time_column
     stamps = pc.cast(table.column(time_col), pa.timestamp("ns", tz="UTC"))
     table = table.set_column(table.schema.get_field_index(time_col), time_col, stamps)
+    table = table.drop_columns(["ticker"])
     if dataset.asset is AssetClass.OPTIONS:
-        symbol = pc.utf8_slice_codeunits(ticker, 2)
-        ymd = pc.binary_join_element_wise("20", pc.utf8_slice_codeunits(ticker, -15, -9), "")
-        expiration = pc.cast(pc.strptime(ymd, format="%Y%m%d", unit="s"), pa.date32())
-        right = pc.utf8_slice_codeunits(ticker, -9, -8)
-        strike = pc.divide(pc.cast(pc.utf8_slice_codeunits(ticker, -8), pa.int64()), 1000.0)
-        table = table.drop_columns(["ticker"])
-        front = [("symbol", symbol), ("expiration", expiration), ("right", right),
-                 ("strike", strike)]
-        for i, (name, column) in enumerate(front):
-            table = table.add_column(i, name, column)
+        front = _option_columns(dictionary)
     else:
-        table = table.rename_columns(["symbol" if c == "ticker" else c
-                                      for c in table.column_names])
+        front = [("symbol", dictionary)]
+    for i, (name, column) in enumerate(front):
+        table = table.add_column(i, name, pc.take(column, indices))
     return table
 
 
@@ -121,6 +130,8 @@ class _Partitioner:
         self.rows[underlying] += table.num_rows
         if self._buffered[underlying] >= FLUSH_ROWS:
             self._flush(underlying)
+        elif sum(self._buffered.values()) >= BUFFER_ROWS:
+            self._flush(max(self._buffered, key=self._buffered.__getitem__))
 
     def _flush(self, underlying: str) -> None:
         if not self._buffers[underlying]:
@@ -195,35 +206,37 @@ def ingest_stream(stream: Any, dataset: Dataset, underlyings: Iterable[str],
 
 def _route(batch: pa.RecordBatch, dataset: Dataset, chosen: list[str],
            parts: _Partitioner) -> tuple[int, int]:
-    """Filter one parsed block to the chosen underlyings and hand each its rows."""
-    ticker = batch.column("ticker")
+    """Filter one parsed block to the chosen underlyings and hand each its rows.
+
+    Returns (rows kept, rows dropped as malformed tickers of a chosen underlying).
+    """
+    encoded = pc.dictionary_encode(batch.column("ticker"))
+    dictionary, indices = encoded.dictionary, encoded.indices
     if dataset.asset is AssetClass.OPTIONS:
         roots_to_und = wanted_roots(chosen)
-        root = pc.utf8_slice_codeunits(ticker, 2, -_OCC_TAIL)
-        mask = pc.fill_null(pc.is_in(root, pa.array(list(roots_to_und))), False)
-        if not pc.any(mask).as_py():
-            return 0, 0
-        batch = batch.filter(mask)
-        valid = pc.fill_null(pc.match_substring_regex(batch.column("ticker"), _OPTION_TICKER),
-                             False)
-        bad = batch.num_rows - pc.sum(valid).as_py()
-        if bad:
-            batch = batch.filter(valid)
-        table = _normalise(batch, dataset)
-        roots = pc.utf8_slice_codeunits(batch.column("ticker"), 2, -_OCC_TAIL)
-        for und in chosen:
-            own = [r for r, u in roots_to_und.items() if u == und]
-            parts.add(und, table.filter(pc.is_in(roots, pa.array(own))))
-        return table.num_rows, bad
-    mask = pc.fill_null(pc.is_in(ticker, pa.array(chosen)), False)
-    if not pc.any(mask).as_py():
-        return 0, 0
-    batch = batch.filter(mask)
-    table = _normalise(batch, dataset)
-    symbols = batch.column("ticker")
-    for und in chosen:
-        parts.add(und, table.filter(pc.equal(symbols, und)))
-    return table.num_rows, 0
+        roots = list(roots_to_und)
+        root_code = pa.array([chosen.index(roots_to_und[r]) for r in roots], pa.int32())
+        position = pc.index_in(pc.utf8_slice_codeunits(dictionary, 2, -_OCC_TAIL),
+                               value_set=pa.array(roots))
+        wanted = pc.is_valid(position)
+        well_formed = pc.fill_null(pc.match_substring_regex(dictionary, _OPTION_TICKER), False)
+        code = pc.if_else(well_formed, pc.take(root_code, position), pa.scalar(None, pa.int32()))
+        malformed = pc.and_(wanted, pc.invert(well_formed))
+        bad = pc.sum(pc.take(pc.cast(malformed, pa.int64()), indices)).as_py() or 0
+    else:
+        code = pc.cast(pc.index_in(dictionary, value_set=pa.array(chosen)), pa.int32())
+        bad = 0
+    row_code = pc.take(code, indices)
+    keep = pc.is_valid(row_code)
+    kept = pc.sum(pc.cast(keep, pa.int64())).as_py() or 0
+    if not kept:
+        return 0, bad
+    if kept < batch.num_rows:
+        batch, row_code, indices = batch.filter(keep), row_code.filter(keep), indices.filter(keep)
+    table = _normalise(batch, dataset, dictionary, indices)
+    for i, und in enumerate(chosen):
+        parts.add(und, table.filter(pc.equal(row_code, i)))
+    return kept, bad
 
 
 def commit_ingest(store: HistoryStore, dataset: Dataset, day: date,
