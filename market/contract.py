@@ -14,11 +14,10 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 from market.instruments import CONTRACT_MULTIPLIER, OptionRight, OptionSymbol
-from market.validation import DataFlag, optional_flags, quote_flags, reasons
+from market.validation import DataFlag, reasons, scalar_flags
 
 NEW_YORK = ZoneInfo("America/New_York")
 _OPTIONAL = ("last", "bid_size", "ask_size", "volume", "open_interest", "volume_avg_30d",
@@ -113,13 +112,13 @@ class OptionContract(BaseModel):
 
 
 def _flags_of(c: OptionContract) -> DataFlag:
-    def arr(value: float | None) -> np.ndarray[Any, np.dtype[np.float64]]:
+    def number(value: float | None) -> float:
         # None is "absent" (NaN in the columnar form); a NaN that was sent is "not finite" (inf)
         if value is None:
-            return np.array([math.nan])
-        return np.array([math.inf if math.isnan(value) else value], dtype=np.float64)
+            return math.nan
+        return math.inf if math.isnan(value) else float(value)
 
-    required = quote_flags(arr(c.bid), arr(c.ask), arr(c.underlying_price))
-    present = {name: arr(getattr(c, name)) for name in _OPTIONAL if getattr(c, name) is not None}
-    extra = optional_flags(present, np.array([c.option_type is OptionRight.CALL]), 1)
-    return DataFlag(int(required[0] | extra[0]))
+    present = {name: number(getattr(c, name)) for name in _OPTIONAL
+               if getattr(c, name) is not None}
+    return scalar_flags(number(c.bid), number(c.ask), number(c.underlying_price), present,
+                        c.option_type is OptionRight.CALL)
