@@ -15,6 +15,7 @@ from datetime import datetime
 from importlib import metadata
 from typing import Any
 
+from bot.monitor import broker_connected
 from bot.portfolio import multiplier
 from bot.wiring import Bot
 from brokers.orders import Order
@@ -148,7 +149,7 @@ def status_view(bot: Bot, health: Mapping[str, Any]) -> StatusView:
         mode=bot.settings.mode, broker=bot.settings.broker, state=control.state.value,
         paused=control.paused, reason=control.reason, breaker_latched=control.latched_by_breaker,
         last_event_at=bot.engine.last_event_at, feed_stale=bool(health.get("feed_stale", False)),
-        broker_connected=getattr(bot.broker, "connected", None),
+        broker_connected=broker_connected(bot.broker),
         store_healthy=bot.orders.store_healthy, uptime_seconds=health.get("uptime_seconds"),
         open_positions=len(bot.portfolio.open_positions()),
         working_orders=len(bot.orders.open_orders()),

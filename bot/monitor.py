@@ -25,6 +25,16 @@ log = logging.getLogger(__name__)
 STALL_SECONDS = 2.0  # a tick this late means the loop was blocked
 
 
+def broker_connected(broker: object) -> bool | None:
+    """What an adapter says about its connection: a `connected` bool or asyncio.Event;
+    None when it says nothing (the paper venue is always there)."""
+    flag = getattr(broker, "connected", None)
+    if isinstance(flag, bool):
+        return flag
+    is_set = getattr(flag, "is_set", None)
+    return bool(is_set()) if callable(is_set) else None
+
+
 class Monitor:
     name = "monitor"
 
@@ -91,8 +101,8 @@ class Monitor:
         self.feed_stale = stale
 
     def _check_broker(self) -> None:
-        connected = getattr(self.bot.broker, "connected", None)
-        if not isinstance(connected, bool) or connected == self.broker_connected:
+        connected = broker_connected(self.bot.broker)
+        if connected is None or connected == self.broker_connected:
             return
         if self.broker_connected is not None or not connected:
             name = self.bot.broker.name

@@ -118,3 +118,13 @@ async def test_runs_as_a_service_and_stops_cleanly(bot: Bot, seen: list[Notice])
         await asyncio.sleep(0.01)
     await monitor.stop()
     assert "heartbeat" in kinds(seen)
+
+
+def test_an_adapter_event_flag_counts_as_its_connection(bot: Bot, seen: list[Notice]) -> None:
+    monitor = Monitor(bot, live_feed=False, stale_after=30, heartbeat_minutes=0)
+    flag = asyncio.Event()
+    bot.broker.connected = flag  # type: ignore[attr-defined]
+    monitor.check()  # not connected from the start: said once
+    flag.set()
+    monitor.check()
+    assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
