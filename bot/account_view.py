@@ -44,6 +44,7 @@ class AccountView:
     _open: dict[str, Order] = field(default_factory=dict, repr=False)
     _seen: int = 0
     _working: list[Order] | None = field(default=None, repr=False)
+    _equity: float | None = field(default=None, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
     _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
 
@@ -59,7 +60,10 @@ class AccountView:
 
     @property
     def equity(self) -> float:
-        return self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        """Marked at the liquidation side; computed once per risk check."""
+        if self._equity is None:
+            self._equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
+        return self._equity
 
     @property
     def start_of_day_equity(self) -> float:
@@ -87,6 +91,7 @@ class AccountView:
 
     def begin_check(self) -> None:
         self._working = None
+        self._equity = None
 
     def working_orders(self) -> Sequence[Order]:
         """Open orders, from an index kept in step with the order book: orders are only ever

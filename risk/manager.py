@@ -1,9 +1,11 @@
 """The risk manager: the one gate every order passes before it can reach a broker.
 
 An ordered list of small rules; the first rejection wins, resizes shrink the order for the
-rules after them, and the verdict records every rule that spoke. Rules that keep a memory of
-what went out (the order-rate throttle, the duplicate guard) are told about each approved order
-through `on_approved`, so a denied order never counts against a later one.
+rules after them, and the verdict records every rule that spoke. The manager decides once per
+order whether it is an exit (it only shrinks a held position); rules marked `entry_only` are
+skipped for exits, so no entry limit can ever block a stop-loss or a flatten. Rules that keep
+a memory of what went out (the order-rate throttle, the duplicate guard) are told about each
+approved order through `on_approved`, so a denied order never counts against a later one.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from typing import Protocol, runtime_checkable
 from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import Approve, Decision, Reject, Resize
+from risk.reducing import reduces_position
 
 
 class RiskRule(Protocol):
+    """A rule. Set a class attribute `entry_only = True` when it only limits entries: the
+    manager then never asks it about an exit, and the rule need not check for one."""
+
     @property
     def name(self) -> str: ...
 
@@ -52,11 +58,15 @@ class RiskManager:
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate risk rule names in {names}")
         self._stateful = [r for r in self.rules if isinstance(r, StatefulRule)]
+        self._plan = [(r, bool(getattr(r, "entry_only", False))) for r in self.rules]
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         resizes: list[Resize] = []
         ctx.begin_check()
-        for rule in self.rules:
+        exit_order = reduces_position(request, ctx)
+        for rule, entry_only in self._plan:
+            if entry_only and exit_order:
+                continue
             decision = rule.check(request, ctx)
             if isinstance(decision, Approve):
                 continue

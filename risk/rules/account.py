@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from brokers.orders import OrderRequest, Side
 from market.calendar import NEW_YORK
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
-from risk.rules.common import fit, is_entry, unit_cost, working_cost, working_entries
+from risk.rules.common import fit, unit_cost, working_cost, working_entries
 
 
 @dataclass(frozen=True)
 class BuyingPower:
     """An entry's premium, with what working entries will still pay, ≤ buying power."""
 
+    entry_only: ClassVar[bool] = True
     name: str = "buying_power"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY or not is_entry(request, ctx):
+        if request.side is not Side.BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -43,10 +45,11 @@ class PatternDayTrader:
     equity_threshold: float
     max_day_trades: int
     window_sessions: int
+    entry_only: ClassVar[bool] = True
     name: str = "pattern_day_trader"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if ctx.equity >= self.equity_threshold or not is_entry(request, ctx):
+        if ctx.equity >= self.equity_threshold:
             return APPROVE
         used = ctx.day_trades_in_window(self.window_sessions)
         if used >= self.max_day_trades:
@@ -64,6 +67,7 @@ class LosingStreakCooldown:
 
     losses: int
     cooldown: timedelta
+    entry_only: ClassVar[bool] = True
     name: str = "losing_streak"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
@@ -71,7 +75,7 @@ class LosingStreakCooldown:
         if streak.losses < self.losses or streak.last_loss_at is None:
             return APPROVE
         until = streak.last_loss_at + self.cooldown
-        if ctx.now() >= until or not is_entry(request, ctx):
+        if ctx.now() >= until:
             return APPROVE
         return Reject(self.name, f"{streak.losses} losing trades in a row: entries resume at "
                                  f"{until.astimezone(NEW_YORK):%H:%M:%S} New York")

@@ -8,33 +8,19 @@ from functools import lru_cache
 from brokers.orders import Intent, Order, OrderRequest, Side
 from market.instruments import CONTRACT_MULTIPLIER, OptionSymbol, is_option_symbol
 from risk.context import RiskContext
+from risk.reducing import is_entry, reduces_position
+
+__all__ = ["is_entry", "reduces_position"]
+
+
+@lru_cache(maxsize=16384)
+def option_of(symbol: str) -> OptionSymbol | None:
+    """The parsed OCC symbol, None for a non-option (cached: symbols repeat all day)."""
+    return OptionSymbol.parse(symbol) if is_option_symbol(symbol) else None
 
 
 def multiplier(symbol: str) -> int:
-    return CONTRACT_MULTIPLIER if is_option_symbol(symbol) else 1
-
-
-def reduces_position(request: OrderRequest, ctx: RiskContext) -> bool:
-    """True when the order only shrinks an existing position toward zero, counting the
-    quantity that other working orders on the same side are already closing: two exits that
-    together would flip the position are not both "reducing"."""
-    held = ctx.position_quantity(request.symbol)
-    if held == 0 or (held > 0) == (request.side is Side.BUY):
-        return False
-    closing = request.quantity
-    if closing > abs(held):
-        return False
-    for order in ctx.working_orders():
-        r = order.request
-        if r.symbol == request.symbol and r.side is request.side and (
-                r.client_order_id != request.client_order_id):
-            closing += order.remaining
-    return closing <= abs(held)
-
-
-def is_entry(request: OrderRequest, ctx: RiskContext) -> bool:
-    """Anything that is not a pure reduction is an entry: entry-only rules gate it."""
-    return not reduces_position(request, ctx)
+    return 1 if option_of(symbol) is None else CONTRACT_MULTIPLIER
 
 
 def order_price(request: OrderRequest, ctx: RiskContext) -> float | None:
@@ -69,12 +55,6 @@ def working_cost(order: Order, ctx: RiskContext) -> float:
         return 0.0
     cost = unit_cost(r, ctx)
     return 0.0 if cost is None else cost * order.remaining
-
-
-@lru_cache(maxsize=16384)
-def option_of(symbol: str) -> OptionSymbol | None:
-    """The parsed OCC symbol, None for a non-option (cached: symbols repeat all day)."""
-    return OptionSymbol.parse(symbol) if is_option_symbol(symbol) else None
 
 
 def underlying_of(symbol: str, hint: str = "") -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from brokers.orders import OrderRequest, Side
 from risk.context import RiskContext
@@ -63,6 +64,7 @@ class DuplicateOrderGuard:
     """Refuses an entry for the same contract and side as one approved within `window`."""
 
     window: timedelta
+    entry_only: ClassVar[bool] = True
     name: str = "duplicate_order"
     _last: dict[tuple[str, Side], datetime] = field(default_factory=dict, repr=False)
 
@@ -71,7 +73,7 @@ class DuplicateOrderGuard:
         if last is None:
             return APPROVE
         age = ctx.now() - last
-        if age >= self.window or not is_entry(request, ctx):
+        if age >= self.window:
             return APPROVE
         return Reject(self.name, f"{request.side} {request.symbol} already sent "
                                  f"{age.total_seconds():.1f}s ago (window "

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from brokers.orders import OrderRequest
 from risk.config import GreeksLimits
 from risk.context import ContractGreeks, RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
-from risk.rules.common import is_entry, multiplier, option_of, working_entries
+from risk.rules.common import multiplier, option_of, working_entries
 
 GREEKS = ("delta", "gamma", "vega", "theta")
 
@@ -33,6 +34,7 @@ def dollar_greeks(greeks: ContractGreeks, signed_quantity: int, mult: int) -> tu
 @dataclass(frozen=True)
 class GreeksLimit:
     limits: GreeksLimits
+    entry_only: ClassVar[bool] = True
     name: str = "greeks"
 
     def _greeks(self, symbol: str, ctx: RiskContext) -> ContractGreeks | None:
@@ -61,7 +63,7 @@ class GreeksLimit:
         return totals, None
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not self.limits.enabled or not is_entry(request, ctx):
+        if not self.limits.enabled:
             return APPROVE
         own = self._greeks(request.symbol, ctx)
         if own is None:

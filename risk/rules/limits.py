@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 from brokers.orders import Intent, OrderRequest, OrderType
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
 from risk.rules.common import (
     fit,
-    is_entry,
     multiplier,
     reduces_position,
     unit_cost,
@@ -70,11 +70,12 @@ class DailyLossGuard:
     before the engine's breaker has latched REDUCING (it latches on the next mark)."""
 
     max_pct: float
+    entry_only: ClassVar[bool] = True
     name: str = "daily_loss"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         start = ctx.start_of_day_equity
-        if start <= 0 or not is_entry(request, ctx):
+        if start <= 0:
             return APPROVE
         loss = start - ctx.equity
         if loss >= self.max_pct * start:
@@ -86,10 +87,11 @@ class DailyLossGuard:
 @dataclass(frozen=True)
 class MaxContractsPerOrder:
     limit: int
+    entry_only: ClassVar[bool] = True
     name: str = "max_contracts_per_order"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.quantity <= self.limit or not is_entry(request, ctx):
+        if request.quantity <= self.limit:
             return APPROVE
         return Resize(self.limit, self.name,
                       f"quantity {request.quantity} > max {self.limit} per order")
@@ -100,10 +102,11 @@ class MaxConcurrentTrades:
     """Positions held plus working entries; adding to a held position is not a new trade."""
 
     limit: int
+    entry_only: ClassVar[bool] = True
     name: str = "max_concurrent_trades"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if ctx.position_quantity(request.symbol) != 0 or not is_entry(request, ctx):
+        if ctx.position_quantity(request.symbol) != 0:
             return APPROVE
         open_trades = ctx.open_trade_count()
         if open_trades >= self.limit:
@@ -117,11 +120,10 @@ class MaxPositionSize:
     larger orders are resized to what fits."""
 
     max_pct: float
+    entry_only: ClassVar[bool] = True
     name: str = "max_position_size"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
             return Reject(self.name, f"no price to size {request.symbol}")

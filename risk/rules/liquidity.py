@@ -4,21 +4,20 @@ volume today and enough open interest. Exits never wait for a good market."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
-from risk.rules.common import is_entry
 
 
 @dataclass(frozen=True)
 class StaleQuote:
     max_age_seconds: float
+    entry_only: ClassVar[bool] = True
     name: str = "stale_quote"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         quote = ctx.quote(request.symbol)
         if quote is None:
             return Reject(self.name, f"no quote for {request.symbol}")
@@ -35,11 +34,10 @@ class MaxSpread:
 
     max_abs: float | None
     max_pct: float | None
+    entry_only: ClassVar[bool] = True
     name: str = "spread"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         quote = ctx.quote(request.symbol)
         if quote is None or not quote.bid > 0 or not quote.ask >= quote.bid:
             return Reject(self.name, f"no two-sided market for {request.symbol}")
@@ -57,11 +55,10 @@ class MaxSpread:
 @dataclass(frozen=True)
 class MinVolume:
     minimum: int
+    entry_only: ClassVar[bool] = True
     name: str = "volume"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         volume = ctx.volume(request.symbol)
         if volume < self.minimum:
             return Reject(self.name, f"{request.symbol} traded {volume} today, min "
@@ -73,11 +70,10 @@ class MinVolume:
 class MinOpenInterest:
     minimum: int
     reject_unknown: bool = False
+    entry_only: ClassVar[bool] = True
     name: str = "open_interest"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         oi = ctx.open_interest(request.symbol)
         if oi is None:
             if self.reject_unknown:

@@ -4,13 +4,13 @@ per expiry, and no naked short options. Each resizes an entry down to what fits,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from brokers.orders import OrderRequest, Side
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
 from risk.rules.common import (
     fit,
-    is_entry,
     multiplier,
     option_of,
     underlying_of,
@@ -31,10 +31,11 @@ class PremiumPerTrade:
     """Premium of one opening order ≤ a dollar amount."""
 
     max_premium: float
+    entry_only: ClassVar[bool] = True
     name: str = "premium_per_trade"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY or not is_entry(request, ctx):
+        if request.side is not Side.BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -52,10 +53,11 @@ class PremiumPerDay:
     session's opening equity."""
 
     max_pct: float
+    entry_only: ClassVar[bool] = True
     name: str = "premium_per_day"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY or not is_entry(request, ctx):
+        if request.side is not Side.BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -76,11 +78,10 @@ class ContractsPerUnderlying:
     """Contracts held plus working entries across one underlying's contracts ≤ a limit."""
 
     limit: int
+    entry_only: ClassVar[bool] = True
     name: str = "contracts_per_underlying"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         underlying = underlying_of(request.symbol, request.underlying)
         used = sum(abs(p.quantity) for sym, p in ctx.positions().items()
                    if p.quantity and underlying_of(sym, p.underlying) == underlying)
@@ -100,11 +101,12 @@ class SameExpiryExposure:
     equity, so one expiry's pin or crush cannot take the account."""
 
     max_pct: float
+    entry_only: ClassVar[bool] = True
     name: str = "same_expiry_exposure"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         option = option_of(request.symbol)
-        if option is None or request.side is not Side.BUY or not is_entry(request, ctx):
+        if option is None or request.side is not Side.BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -132,11 +134,11 @@ class SameExpiryExposure:
 class NoShortOptions:
     """Selling an option to open (naked) is refused: its margin is not modelled here."""
 
+    entry_only: ClassVar[bool] = True
     name: str = "no_short_options"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is Side.SELL and option_of(request.symbol) is not None and (
-                is_entry(request, ctx)):
+        if request.side is Side.SELL and option_of(request.symbol) is not None:
             return Reject(self.name, f"selling {request.symbol} to open (short option) is not "
                                      "allowed; set risk.options.allow_short_options to permit")
         return APPROVE

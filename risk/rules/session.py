@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import ClassVar
 
 from brokers.orders import OrderRequest
 from market.calendar import NEW_YORK
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
-from risk.rules.common import is_entry, option_of
+from risk.rules.common import option_of
 
 
 @dataclass(frozen=True)
@@ -18,11 +19,10 @@ class SessionWindow:
     after_open: timedelta
     before_close: timedelta
     require_session: bool = True
+    entry_only: ClassVar[bool] = True
     name: str = "session_window"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not is_entry(request, ctx):
-            return APPROVE
         now = ctx.now()
         session = ctx.session()
         if session is None or not session.contains(now):
@@ -46,11 +46,12 @@ class ZeroDteCutoff:
     contract already expired."""
 
     before_close: timedelta
+    entry_only: ClassVar[bool] = True
     name: str = "zero_dte_cutoff"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         option = option_of(request.symbol)
-        if option is None or not is_entry(request, ctx):
+        if option is None:
             return APPROVE
         now = ctx.now()
         today = now.astimezone(NEW_YORK).date()

@@ -10,6 +10,7 @@ from brokers.orders import Intent, Order, OrderRequest, OrderType, Side
 from market.calendar import Session
 from market.data import Quote
 from risk.context import ContractGreeks, HeldPosition, LossStreak
+from risk.manager import RiskManager, RiskRule
 from risk.state import TradingState
 
 # 2015-12-24 was a half day: 09:30-13:00 New York = 14:30-18:00 UTC.
@@ -118,3 +119,9 @@ def sell(symbol: str = CALL, quantity: int = 1, price: float | None = 2.0,
 
 def working(request: OrderRequest, filled: int = 0) -> Order:
     return Order(request, NOON, filled_quantity=filled)
+
+
+def passes(rule: RiskRule, request: OrderRequest, ctx: FakeContext) -> bool:
+    """Whether the order gets through a manager holding only this rule (exits skip
+    entry-only rules there, as in the bot)."""
+    return RiskManager([rule]).check(request, ctx).approved

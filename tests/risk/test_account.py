@@ -7,7 +7,7 @@ from datetime import timedelta
 from risk.context import LossStreak
 from risk.decision import APPROVE, Reject, Resize
 from risk.rules.account import BuyingPower, LosingStreakCooldown, PatternDayTrader
-from tests.risk.fakes import CALL, NOON, PUT, FakeContext, Held, buy, sell, working
+from tests.risk.fakes import CALL, NOON, PUT, FakeContext, Held, buy, passes, sell, working
 
 
 def test_buying_power_counts_working_entries():
@@ -21,7 +21,7 @@ def test_buying_power_counts_working_entries():
 
 def test_buying_power_does_not_gate_exits():
     ctx = FakeContext(buying_power=0.0, held={CALL: Held(1)})
-    assert BuyingPower().check(sell(CALL, 1), ctx) is APPROVE
+    assert passes(BuyingPower(), sell(CALL, 1), ctx)
 
 
 def test_pdt_below_threshold_stops_entries_after_three_day_trades():
@@ -37,7 +37,7 @@ def test_pdt_does_not_apply_at_or_above_threshold_or_to_exits():
     rule = PatternDayTrader(25_000.0, 3, 5)
     assert rule.check(buy(), FakeContext(equity=25_000.0, day_trades=10)) is APPROVE
     ctx = FakeContext(equity=10_000.0, day_trades=10, held={CALL: Held(1)})
-    assert rule.check(sell(CALL, 1), ctx) is APPROVE
+    assert passes(rule, sell(CALL, 1), ctx)
 
 
 def test_losing_streak_cooldown_boundary():
@@ -52,4 +52,4 @@ def test_losing_streak_cooldown_boundary():
 
 def test_losing_streak_never_blocks_an_exit():
     ctx = FakeContext(streak=LossStreak(9, NOON), held={CALL: Held(1)})
-    assert LosingStreakCooldown(3, timedelta(hours=1)).check(sell(CALL, 1), ctx) is APPROVE
+    assert passes(LosingStreakCooldown(3, timedelta(hours=1)), sell(CALL, 1), ctx)

@@ -8,7 +8,7 @@ from risk.config import GreeksLimits
 from risk.context import ContractGreeks
 from risk.decision import APPROVE, Reject, Resize
 from risk.rules.greeks import GreeksLimit, dollar_greeks
-from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, sell, working
+from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, passes, sell, working
 
 # A near-the-money GOOG call at S = 750: delta 0.5, gamma 0.01, vega 0.40, theta -0.80.
 CALL_G = ContractGreeks(0.5, 0.01, 0.40, -0.80, 750.0)
@@ -68,4 +68,4 @@ def test_unknown_greeks_reject_by_default_and_can_be_ignored():
 def test_exits_are_never_checked():
     rule = GreeksLimit(GreeksLimits(max_abs_delta_dollars=1))
     ctx = FakeContext(held={CALL: Held(4)})  # Greeks unknown, far over the limit
-    assert rule.check(sell(CALL, 4), ctx) is APPROVE
+    assert passes(rule, sell(CALL, 4), ctx)

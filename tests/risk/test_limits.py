@@ -17,7 +17,7 @@ from risk.rules.limits import (
     TradingStateGate,
 )
 from risk.state import TradingState
-from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, sell, working
+from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, passes, sell, working
 
 
 @pytest.mark.parametrize(("request_", "why"), [
@@ -92,7 +92,7 @@ def test_daily_loss_guard_boundary():
 
 def test_daily_loss_guard_lets_exits_through():
     ctx = FakeContext(equity=90_000.0, held={CALL: Held(1)})
-    assert DailyLossGuard(0.03).check(sell(CALL, 1), ctx) is APPROVE
+    assert passes(DailyLossGuard(0.03), sell(CALL, 1), ctx)
 
 
 def test_contracts_per_order_resizes_entries_at_the_limit():
@@ -104,7 +104,7 @@ def test_contracts_per_order_resizes_entries_at_the_limit():
 
 def test_contracts_per_order_never_shrinks_an_exit():
     ctx = FakeContext(held={CALL: Held(60)})
-    assert MaxContractsPerOrder(10).check(sell(CALL, 60), ctx) is APPROVE
+    assert passes(MaxContractsPerOrder(10), sell(CALL, 60), ctx)
 
 
 def test_concurrent_trades_boundary_and_adding_to_a_held_position():

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from risk.decision import APPROVE, Reject
 from risk.rules.liquidity import MaxSpread, MinOpenInterest, MinVolume, StaleQuote
-from tests.risk.fakes import CALL, NOON, FakeContext, Held, buy, sell
+from tests.risk.fakes import CALL, NOON, FakeContext, Held, buy, passes, sell
 
 
 def test_stale_quote_boundary_and_missing_quote():
@@ -58,4 +58,4 @@ def test_exits_never_wait_for_a_good_market():
     ctx = FakeContext(held={CALL: Held(2)}).with_quote(
         CALL, 0.05, 3.0, ts=NOON - timedelta(hours=1), volume=0, oi=0)
     for rule in (StaleQuote(1.0), MaxSpread(0.01, 0.01), MinVolume(100), MinOpenInterest(100)):
-        assert rule.check(sell(CALL, 2), ctx) is APPROVE, rule.name
+        assert passes(rule, sell(CALL, 2), ctx), rule.name

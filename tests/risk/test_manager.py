@@ -69,3 +69,34 @@ def test_stateful_rules_hear_only_approved_orders():
 def test_duplicate_rule_names_are_refused():
     with pytest.raises(ValueError, match="duplicate"):
         RiskManager([Say("x", APPROVE), Say("x", APPROVE)])
+
+
+def test_every_rule_but_the_gate_sanity_and_throttle_is_entry_only():
+    from risk.config import RiskConfig
+    from risk.rules import build_rules
+
+    config = RiskConfig.model_validate({"options": {"max_premium_per_trade": 1.0},
+                                        "greeks": {"max_abs_delta_dollars": 1.0}})
+    not_entry_only = {r.name for r in build_rules(config) if not getattr(r, "entry_only", False)}
+    assert not_entry_only == {"order_sanity", "trading_state", "order_rate"}
+
+
+def test_an_exit_passes_the_whole_rule_list_in_the_worst_market():
+    from datetime import timedelta
+
+    from risk.config import RiskConfig
+    from risk.context import LossStreak
+    from risk.rules import build_rules
+    from risk.state import TradingState
+    from tests.risk.fakes import CALL, NOON, Held, sell
+
+    config = RiskConfig.model_validate({"options": {"max_premium_per_trade": 1.0},
+                                        "greeks": {"max_abs_delta_dollars": 1.0}})
+    ctx = FakeContext(trading_state=TradingState.HALTED, equity=10_000.0, buying_power=0.0,
+                      held={CALL: Held(500, average_price=40.0)}, premium_today=1e9,
+                      day_trades=99, streak=LossStreak(9, NOON), today_session=None)
+    ctx.with_quote(CALL, 0.05, 9.0, ts=NOON - timedelta(hours=2), volume=0, oi=0)
+    verdict = RiskManager(build_rules(config)).check(sell(CALL, 500), ctx)
+    assert verdict.approved and verdict.request.quantity == 500
+    flip = RiskManager(build_rules(config)).check(sell(CALL, 501), ctx)
+    assert flip.rejection is not None and flip.rejection.rule == "trading_state"

@@ -10,7 +10,7 @@ from risk.rules.options import (
     PremiumPerTrade,
     SameExpiryExposure,
 )
-from tests.risk.fakes import CALL, CALL_0DTE, PUT, FakeContext, Held, buy, sell, working
+from tests.risk.fakes import CALL, CALL_0DTE, PUT, FakeContext, Held, buy, passes, sell, working
 
 
 def test_premium_per_trade_boundary_and_resize():
@@ -62,7 +62,7 @@ def test_no_short_options_refuses_sell_to_open_but_not_an_exit():
     ctx = FakeContext(held={CALL: Held(2)})
     decision = NoShortOptions().check(sell(PUT, 1), ctx)
     assert isinstance(decision, Reject) and "short option" in decision.reason
-    assert NoShortOptions().check(sell(CALL, 2), ctx) is APPROVE
+    assert passes(NoShortOptions(), sell(CALL, 2), ctx)
     assert NoShortOptions().check(buy(PUT), ctx) is APPROVE
 
 
@@ -71,4 +71,4 @@ def test_exits_pass_every_options_rule():
     exit_order = sell(CALL, 500)
     for rule in (PremiumPerTrade(1.0), PremiumPerDay(0.01), ContractsPerUnderlying(1),
                  SameExpiryExposure(0.01)):
-        assert rule.check(exit_order, ctx) is APPROVE, rule.name
+        assert passes(rule, exit_order, ctx), rule.name

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from risk.decision import APPROVE, Reject
 from risk.rules.session import SessionWindow, ZeroDteCutoff
-from tests.risk.fakes import CALL, CALL_0DTE, SESSION, FakeContext, Held, buy, sell
+from tests.risk.fakes import CALL, CALL_0DTE, SESSION, FakeContext, Held, buy, passes, sell
 
 WINDOW = SessionWindow(timedelta(minutes=5), timedelta(minutes=15))
 
@@ -38,7 +38,7 @@ def test_outside_the_session_or_without_one():
 
 def test_exits_are_allowed_at_any_time():
     ctx = at(timedelta(minutes=1), held={CALL: Held(1)})
-    assert WINDOW.check(sell(CALL, 1), ctx) is APPROVE
+    assert passes(WINDOW, sell(CALL, 1), ctx)
 
 
 def test_zero_dte_cutoff_boundary():
@@ -56,4 +56,4 @@ def test_expired_contracts_are_refused_and_exits_pass():
     decision = rule.check(buy(expired), FakeContext())
     assert isinstance(decision, Reject) and "expired on 2015-12-18" in decision.reason
     late = FakeContext(at=SESSION.close - timedelta(minutes=1), held={CALL_0DTE: Held(1)})
-    assert rule.check(sell(CALL_0DTE, 1), late) is APPROVE
+    assert passes(rule, sell(CALL_0DTE, 1), late)
