@@ -135,7 +135,7 @@ def massive_snapshots(df: pd.DataFrame) -> list[Any]:
 def main() -> None:
     df = real_rows()
     symbols = df.occ_symbol.tolist()
-    qt = df.quote_time.to_numpy()
+    qt = df.quote_time.to_numpy()  # an object array of aware Timestamps: the slow path
     qt_ns = df.quote_time.astype("int64").to_numpy()
     chain = build_ours(df, symbols, qt_ns)
     print(f"chain: {len(chain):,} contracts, {len(chain.expirations())} expirations; "

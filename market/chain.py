@@ -249,15 +249,14 @@ class OptionChain:
                       valid_only: bool = True) -> OptionContract | None:
         """The contract whose delta is closest to `target` (e.g. 0.30 call, -0.25 put); rows
         without a delta are skipped. Ties go to the nearer expiration, then the lower strike."""
-        delta = self.column("delta")
-        return self._nearest(np.abs(delta - target), right, expiration, valid_only)
+        return self._nearest(self.column("delta"), target, right, expiration, valid_only)
 
     def nearest_moneyness(self, target: float, right: OptionRight,
                           expiration: date | None = None, valid_only: bool = True,
                           ) -> OptionContract | None:
         """The contract whose strike / underlying is closest to `target` (1.0 = at the money,
         1.05 = 5% above the underlying)."""
-        return self._nearest(np.abs(self.moneyness - target), right, expiration, valid_only)
+        return self._nearest(self.moneyness, target, right, expiration, valid_only)
 
     def atm(self, right: OptionRight, expiration: date | None = None) -> OptionContract | None:
         return self.nearest_moneyness(1.0, right, expiration)
@@ -293,12 +292,24 @@ class OptionChain:
             mask &= self.expiration == np.datetime64(expiration, "D")
         return mask
 
-    def _nearest(self, distance: FloatArray, right: OptionRight, expiration: date | None,
-                 valid_only: bool) -> OptionContract | None:
-        candidates = np.where(self._mask(right, expiration, valid_only), distance, np.nan)
+    def _nearest(self, values: FloatArray, target: float, right: OptionRight,
+                 expiration: date | None, valid_only: bool) -> OptionContract | None:
+        """The row whose value is closest to target; with an expiration, only its slice."""
+        start, stop = 0, len(self)
+        mask: npt.NDArray[np.bool_] | bool
+        if expiration is not None:
+            rng = self._groups.get((np.datetime64(expiration, "D"), right is OptionRight.CALL))
+            if rng is None:
+                return None
+            start, stop = rng
+            mask = self.flags[start:stop] == 0 if valid_only else True
+        else:
+            mask = self._mask(right, None, valid_only)
+        with np.errstate(invalid="ignore"):
+            candidates = np.where(mask, np.abs(values[start:stop] - target), np.nan)
         if np.all(np.isnan(candidates)):
             return None
-        return self.contract(int(np.nanargmin(candidates)))
+        return self.contract(start + int(np.nanargmin(candidates)))
 
     def _materialize(self, row: int) -> OptionContract:
         def value(name: str) -> float | int | None:
@@ -325,6 +336,10 @@ class OptionChain:
 def _epoch_ns(values: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64]:
     if values is None:
         return np.full(n, -1, dtype=np.int64)
+    if isinstance(values, pd.Series | pd.DatetimeIndex) and \
+            pd.api.types.is_datetime64_any_dtype(values.dtype):  # naive = UTC, aware: any zone
+        ns = np.asarray(pd.DatetimeIndex(values).asi8, dtype=np.int64)
+        return np.where(pd.isna(values), -1, ns)
     arr = np.asarray(values)
     if arr.dtype == object:  # aware datetimes / Timestamps
         arr = pd.to_datetime(pd.Series(arr), utc=True).dt.tz_localize(None).to_numpy()
