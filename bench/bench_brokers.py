@@ -38,13 +38,13 @@ from ib_async import (  # noqa: E402
 )
 from ib_async import Fill as IbFill  # noqa: E402
 
-from bot.wiring import Bot  # noqa: E402
 from brokers import alpaca_map, ibkr_map  # noqa: E402
 from brokers.alpaca import AlpacaBroker  # noqa: E402
 from brokers.alpaca_config import AlpacaConfig  # noqa: E402
 from brokers.base import Broker  # noqa: E402
 from brokers.ibkr import IbkrBroker  # noqa: E402
 from brokers.ibkr_config import IbkrConfig  # noqa: E402
+from brokers.orders import Fill, Order  # noqa: E402
 from brokers.orders import OrderStatus as Ours  # noqa: E402
 from brokers.paper import PaperBroker, PaperConfig  # noqa: E402
 from market.clock import SimClock  # noqa: E402
@@ -90,24 +90,25 @@ def summary(label: str, samples: list[float]) -> None:
           f"(n={len(samples)})")
 
 
-async def filled(bot: Bot, cid: str) -> None:
-    while True:  # poll the loop: the fill arrives on it
-        if bot.orders.orders[cid].status is Ours.FILLED:
-            return
-        await asyncio.sleep(0)
-
-
 async def round_trip(broker: Broker, clock: SimClock) -> list[float]:
     bot = bot_for(broker, Path(tempfile.mkdtemp(prefix="tf-bench-")), clock)
     if isinstance(broker, PaperBroker):
         broker.on_quote(Quote(OPTION, clock.now(), 0.95, 1.05, 10_000, 10_000, "AAPL"))
     else:
         await broker.connect()
+    done = asyncio.Event()  # set by the fill path itself: no busy polling stealing the GIL
+
+    def on_fill(_fill: Fill, order: Order | None) -> None:
+        if order is not None and order.status is Ours.FILLED:
+            done.set()
+
+    bot.orders.fill_listeners.append(on_fill)
     out = []
     for _ in range(N_ORDERS):
+        done.clear()
         start = time.perf_counter()
-        order = buy(bot, 1, 1.05)
-        await asyncio.wait_for(filled(bot, order.client_order_id), 10)
+        buy(bot, 1, 1.05)
+        await asyncio.wait_for(done.wait(), 10)
         out.append((time.perf_counter() - start) * 1000)
     if not isinstance(broker, PaperBroker):
         await broker.close()
@@ -140,10 +141,7 @@ async def bare_ib(fake: FakeTws) -> list[float]:
     for i in range(N_ORDERS):
         start = time.perf_counter()
         trade = ib.placeOrder(contract, LimitOrder("BUY", 1, 1.05, orderRef=f"bare-{i}"))
-        while True:
-            if trade.orderStatus.status == "Filled":
-                break
-            await asyncio.sleep(0)
+        await asyncio.wait_for(trade.filledEvent, 10)
         out.append((time.perf_counter() - start) * 1000)
     ib.disconnect()
     return out
