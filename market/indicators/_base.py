@@ -14,6 +14,7 @@ Contract (tested for every indicator):
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from market.data import Bar
@@ -62,3 +63,51 @@ def check_period(name: str, period: int, minimum: int = 2) -> int:
     if not isinstance(period, int) or isinstance(period, bool) or period < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}, got {period!r}")
     return period
+
+
+class RangeWindow:
+    """Highest and lowest of the last ``size`` (high, low) pairs, amortized O(1).
+
+    The extreme is kept as a float and only rescanned (a C-level ``max`` over ``size`` floats)
+    when the value leaving the window was the extreme: about once per ``size`` updates.
+    """
+
+    __slots__ = ("count", "highest", "highs", "i", "lowest", "lows", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.highs = [0.0] * size
+        self.lows = [0.0] * size
+        self.i = 0  # next write position = the oldest entry once full
+        self.count = 0
+        self.highest = -math.inf
+        self.lowest = math.inf
+
+    def push(self, high: float, low: float) -> bool:
+        """Add a pair; True once the window is full (the extremes are then valid)."""
+        i = self.i
+        old_high, old_low = self.highs[i], self.lows[i]
+        self.highs[i] = high
+        self.lows[i] = low
+        self.i = i + 1 if i + 1 < self.size else 0
+        if self.count < self.size:
+            self.count += 1
+            if high > self.highest:
+                self.highest = high
+            if low < self.lowest:
+                self.lowest = low
+            return self.count == self.size
+        if high >= self.highest:
+            self.highest = high
+        elif old_high == self.highest:
+            self.highest = max(self.highs)
+        if low <= self.lowest:
+            self.lowest = low
+        elif old_low == self.lowest:
+            self.lowest = min(self.lows)
+        return True
+
+    def ordered(self) -> tuple[list[float], list[float]]:
+        """(highs, lows) oldest first (for the rare callers that need the order)."""
+        i = self.i
+        return self.highs[i:] + self.highs[:i], self.lows[i:] + self.lows[:i]

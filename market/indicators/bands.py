@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from market.data import Bar
-from market.indicators._base import NAN, Streaming, check_period
+from market.indicators._base import NAN, RangeWindow, Streaming, check_period
 from market.indicators.moving import EMA
 
 TINY = 1e-8  # TA-Lib treats a smaller variance as 0 (float noise of a flat window)
@@ -41,7 +41,11 @@ class ATR(Streaming):
         prev, self._prev_close = self._prev_close, close
         if n == 1:
             return NAN
-        tr = true_range(high, low, prev)
+        tr = high - low  # true range, inlined: this is the hot path of ATR, Keltner, Supertrend
+        if prev - high > tr or high - prev > tr:
+            tr = abs(prev - high)
+        if prev - low > tr or low - prev > tr:
+            tr = abs(prev - low)
         p = self.period
         if n <= p:
             self._sum += tr
@@ -144,33 +148,23 @@ class Keltner(Streaming):
 class Donchian(Streaming):
     """Donchian Channels: highest high and lowest low of the last ``period`` bars (this one too)."""
 
-    __slots__ = ("_highs", "_i", "_lows", "lower", "middle", "period", "upper")
+    __slots__ = ("_range", "lower", "middle", "period", "upper")
     name = "donchian"
 
     def __init__(self, period: int = 20) -> None:
         super().__init__(check_period("period", period, 1))
         self.period = period
-        self._highs: list[float] = []
-        self._lows: list[float] = []
-        self._i = 0
+        self._range = RangeWindow(period)
         self.upper = self.middle = self.lower = NAN
 
     def update(self, high: float, low: float) -> float:
         if (high + low) - (high + low):
             return self._reject()
         self.n += 1
-        hs, ls = self._highs, self._lows
-        if len(hs) < self.period:
-            hs.append(high)
-            ls.append(low)
-            if len(hs) < self.period:
-                return NAN
-        else:
-            i = self._i
-            hs[i], ls[i] = high, low
-            self._i = i + 1 if i + 1 < self.period else 0
-        up, lo = max(hs), min(ls)
-        self.upper, self.lower = up, lo
+        rng = self._range
+        if not rng.push(high, low):
+            return NAN
+        up, lo = self.upper, self.lower = rng.highest, rng.lowest
         mid = self.middle = self.value = (up + lo) / 2.0
         return mid
 

@@ -10,13 +10,14 @@ Support is the highest level at or below the close, resistance the lowest level 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from market.data import Bar
-from market.indicators._base import NAN, Streaming, check_period
+from market.indicators._base import NAN, RangeWindow, Streaming, check_period
 
 FloatArray = NDArray[np.float64]
 
@@ -34,7 +35,7 @@ class Level:
 class LevelBook:
     """The clustered levels; shared by the streaming and the batch form so they agree."""
 
-    __slots__ = ("levels", "max_levels", "tolerance")
+    __slots__ = ("_prices", "levels", "max_levels", "tolerance")
 
     def __init__(self, tolerance: float, max_levels: int) -> None:
         if not 0 <= tolerance < 1:
@@ -42,6 +43,7 @@ class LevelBook:
         self.tolerance = tolerance
         self.max_levels = check_period("max_levels", max_levels, 1)
         self.levels: list[Level] = []
+        self._prices: list[float] = []  # sorted level prices, rebuilt when a level changes
 
     def add(self, price: float, bar: int) -> None:
         best: Level | None = None
@@ -58,24 +60,19 @@ class LevelBook:
             best.total += price
             best.price = best.total / best.touches
             best.last_bar = bar
+        self._prices = sorted(level.price for level in self.levels)
 
     def nearest(self, close: float) -> tuple[float, float]:
         """(support, resistance) around ``close``; NaN where there is none."""
-        support, resistance = NAN, NAN
-        for level in self.levels:
-            p = level.price
-            if p <= close:
-                if not p <= support:
-                    support = p
-            elif not p >= resistance:
-                resistance = p
-        return support, resistance
+        prices = self._prices
+        k = bisect_right(prices, close)
+        return (prices[k - 1] if k else NAN), (prices[k] if k < len(prices) else NAN)
 
 
 class SupportResistance(Streaming):
     """Nearest support below and resistance above the close, from confirmed pivots."""
 
-    __slots__ = ("_book", "_highs", "_lows", "left", "resistance", "right", "support")
+    __slots__ = ("_book", "_window", "left", "resistance", "right", "support")
     name = "levels"
 
     def __init__(self, left: int = 5, right: int = 5, tolerance: float = 0.002,
@@ -83,8 +80,7 @@ class SupportResistance(Streaming):
         super().__init__(check_period("left", left, 1) + check_period("right", right, 1) + 1)
         self.left, self.right = left, right
         self._book = LevelBook(tolerance, max_levels)
-        self._highs: list[float] = []
-        self._lows: list[float] = []
+        self._window = RangeWindow(left + right + 1)
         self.support = self.resistance = NAN
 
     @property
@@ -95,24 +91,27 @@ class SupportResistance(Streaming):
         if (high + low + close) - (high + low + close):
             return self._reject()
         self.n += 1
-        hs, ls = self._highs, self._lows
-        hs.append(high)
-        ls.append(low)
-        span = self.left + self.right + 1
-        if len(hs) > span:
-            del hs[0], ls[0]
-        if len(hs) == span:
-            c = self.left
-            pivot_bar = self.n - 1 - self.right
-            h = hs[c]
-            if h > max(hs[:c]) and h >= max(hs[c + 1:]):
-                self._book.add(h, pivot_bar)
-            lo = ls[c]
-            if lo < min(ls[:c]) and lo <= min(ls[c + 1:]):
-                self._book.add(lo, pivot_bar)
+        win = self._window
+        if win.push(high, low):
+            centre = (win.i + self.left) % win.size  # win.i is the oldest entry
+            h, lo = win.highs[centre], win.lows[centre]
+            # Only a window extreme can be a pivot: the full check runs rarely.
+            if h == win.highest or lo == win.lowest:
+                self._check_pivots()
         self.support, self.resistance = self._book.nearest(close)
         self.value = self.support
         return self.support
+
+    def _check_pivots(self) -> None:
+        highs, lows = self._window.ordered()
+        c = self.left
+        bar = self.n - 1 - self.right
+        h = highs[c]
+        if h > max(highs[:c]) and h >= max(highs[c + 1:]):
+            self._book.add(h, bar)
+        lo = lows[c]
+        if lo < min(lows[:c]) and lo <= min(lows[c + 1:]):
+            self._book.add(lo, bar)
 
     def update_bar(self, bar: Bar) -> float:
         return self.update(bar.high, bar.low, bar.close)

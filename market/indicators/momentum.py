@@ -15,8 +15,11 @@ instead, and say so here (decision record 0142):
 
 from __future__ import annotations
 
+from itertools import repeat
+from operator import sub
+
 from market.data import Bar
-from market.indicators._base import NAN, Streaming, check_period
+from market.indicators._base import NAN, RangeWindow, Streaming, check_period
 from market.indicators.moving import EMA, SMA
 
 TINY = 1e-8  # TA-Lib's TA_IS_ZERO threshold
@@ -178,40 +181,17 @@ class MACD(Streaming):
         return {"macd": self.macd, "signal": self.signal, "hist": self.hist}
 
 
-class _Window:
-    """Fixed-length ring of floats with C-level max/min (fast for the short windows TA uses)."""
-
-    __slots__ = ("buf", "i", "size")
-
-    def __init__(self, size: int) -> None:
-        self.buf: list[float] = []
-        self.size = size
-        self.i = 0
-
-    def push(self, x: float) -> None:
-        buf = self.buf
-        if len(buf) < self.size:
-            buf.append(x)
-        else:
-            buf[self.i] = x
-            self.i = self.i + 1 if self.i + 1 < self.size else 0
-
-    @property
-    def full(self) -> bool:
-        return len(self.buf) == self.size
-
-
 class Stochastic(Streaming):
     """Slow stochastic: %K = SMA(fast %K, slowk), %D = SMA(%K, slowd)."""
 
-    __slots__ = ("_d", "_highs", "_k", "_lows", "d", "k")
+    __slots__ = ("_d", "_k", "_range", "d", "k")
     name = "stoch"
 
     def __init__(self, fastk: int = 14, slowk: int = 3, slowd: int = 3) -> None:
         check_period("fastk", fastk, 1)
         super().__init__(fastk + check_period("slowk", slowk, 1)
                          + check_period("slowd", slowd, 1) - 2)
-        self._highs, self._lows = _Window(fastk), _Window(fastk)
+        self._range = RangeWindow(fastk)
         self._k, self._d = (SMA(slowk) if slowk > 1 else None), (SMA(slowd) if slowd > 1 else None)
         self.k = self.d = NAN
 
@@ -219,12 +199,10 @@ class Stochastic(Streaming):
         if (high + low + close) - (high + low + close):
             return self._reject()
         self.n += 1
-        hs, ls = self._highs, self._lows
-        hs.push(high)
-        ls.push(low)
-        if not hs.full:
+        rng = self._range
+        if not rng.push(high, low):
             return NAN
-        hh, ll = max(hs.buf), min(ls.buf)
+        hh, ll = rng.highest, rng.lowest
         fast_k = (close - ll) / ((hh - ll) / 100.0) if hh != ll else 50.0
         k = self._k.update(fast_k) if self._k is not None else fast_k
         if k != k:
@@ -253,7 +231,7 @@ class StochRSI(Streaming):
         super().__init__(check_period("period", period) + check_period("fastk", fastk, 1)
                          + check_period("fastd", fastd, 1) - 1)
         self._rsi = RSI(period)
-        self._win = _Window(fastk)
+        self._win = RangeWindow(fastk)
         self._d = SMA(fastd) if fastd > 1 else None
         self.k = self.d = NAN
 
@@ -265,10 +243,9 @@ class StochRSI(Streaming):
         if r != r:
             return NAN
         win = self._win
-        win.push(r)
-        if not win.full:
+        if not win.push(r, r):
             return NAN
-        hi, lo = max(win.buf), min(win.buf)
+        hi, lo = win.highest, win.lowest
         # RSI is computed, not quoted: a range within float noise is a flat range.
         k = (r - lo) / ((hi - lo) / 100.0) if hi - lo > TINY else 50.0
         d = self._d.update(k) if self._d is not None else k
@@ -288,23 +265,21 @@ class StochRSI(Streaming):
 class WilliamsR(Streaming):
     """Williams %R: where the close sits in the window's range, 0 (top) to -100 (bottom)."""
 
-    __slots__ = ("_highs", "_lows")
+    __slots__ = ("_range",)
     name = "willr"
 
     def __init__(self, period: int = 14) -> None:
         super().__init__(check_period("period", period))
-        self._highs, self._lows = _Window(period), _Window(period)
+        self._range = RangeWindow(period)
 
     def update(self, high: float, low: float, close: float) -> float:
         if (high + low + close) - (high + low + close):
             return self._reject()
         self.n += 1
-        hs, ls = self._highs, self._lows
-        hs.push(high)
-        ls.push(low)
-        if not hs.full:
+        rng = self._range
+        if not rng.push(high, low):
             return NAN
-        hh, ll = max(hs.buf), min(ls.buf)
+        hh, ll = rng.highest, rng.lowest
         value = self.value = (hh - close) / ((hh - ll) / -100.0) if hh != ll else -50.0
         return value
 
@@ -319,29 +294,31 @@ class CCI(Streaming):
     (``period`` floats; no exact O(1) form exists). 0 when the window is flat, as TA-Lib.
     """
 
-    __slots__ = ("_win", "period")
+    __slots__ = ("_buf", "_i", "period")
     name = "cci"
 
     def __init__(self, period: int = 20) -> None:
         super().__init__(check_period("period", period))
         self.period = period
-        self._win = _Window(period)
+        self._buf: list[float] = []
+        self._i = 0
 
     def update(self, high: float, low: float, close: float) -> float:
         tp = (high + low + close) / 3.0
         if tp - tp:
             return self._reject()
         self.n += 1
-        win = self._win
-        win.push(tp)
-        if not win.full:
-            return NAN
-        p = self.period
-        buf = win.buf
+        buf, p = self._buf, self.period
+        if len(buf) < p:
+            buf.append(tp)
+            if len(buf) < p:
+                return NAN
+        else:
+            i = self._i
+            buf[i] = tp
+            self._i = i + 1 if i + 1 < p else 0
         mean = sum(buf) / p
-        dev = 0.0
-        for v in buf:
-            dev += abs(v - mean)
+        dev = sum(map(abs, map(sub, buf, repeat(mean, p))))  # C-level loop
         diff = tp - mean
         value = self.value = diff / (0.015 * (dev / p)) if diff != 0.0 and dev != 0.0 else 0.0
         return value

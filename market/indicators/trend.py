@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from market.data import Bar
-from market.indicators._base import NAN, Streaming, check_period
+from market.indicators._base import NAN, RangeWindow, Streaming, check_period
 from market.indicators.bands import ATR, true_range
 
 TINY = 1e-8  # TA-Lib's TA_IS_ZERO threshold
@@ -201,30 +201,6 @@ class Supertrend(Streaming):
         return {"supertrend": self.value, "direction": float(self.direction)}
 
 
-class _MidRange:
-    """(highest high + lowest low) / 2 of the last ``period`` bars."""
-
-    __slots__ = ("highs", "i", "lows", "period")
-
-    def __init__(self, period: int) -> None:
-        self.period = period
-        self.highs: list[float] = []
-        self.lows: list[float] = []
-        self.i = 0
-
-    def update(self, high: float, low: float) -> float:
-        hs, ls = self.highs, self.lows
-        if len(hs) < self.period:
-            hs.append(high)
-            ls.append(low)
-            if len(hs) < self.period:
-                return NAN
-        else:
-            hs[self.i], ls[self.i] = high, low
-            self.i = self.i + 1 if self.i + 1 < self.period else 0
-        return (max(hs) + min(ls)) / 2.0
-
-
 class Ichimoku(Streaming):
     """Ichimoku Kinko Hyo lines as known at this bar.
 
@@ -242,8 +218,8 @@ class Ichimoku(Streaming):
     def __init__(self, tenkan: int = 9, kijun: int = 26, senkou: int = 52,
                  displacement: int = 26) -> None:
         super().__init__(max(check_period("tenkan", tenkan, 1), check_period("kijun", kijun, 1)))
-        self._tenkan, self._kijun = _MidRange(tenkan), _MidRange(kijun)
-        self._senkou = _MidRange(check_period("senkou", senkou, 1))
+        self._tenkan, self._kijun = RangeWindow(tenkan), RangeWindow(kijun)
+        self._senkou = RangeWindow(check_period("senkou", senkou, 1))
         self.displacement = check_period("displacement", displacement, 1)
         self._a_hist = [NAN] * self.displacement
         self._b_hist = [NAN] * self.displacement
@@ -255,10 +231,13 @@ class Ichimoku(Streaming):
         if (high + low) - (high + low):
             return self._reject()
         self.n += 1
-        t = self.tenkan = self._tenkan.update(high, low)
-        k = self.kijun = self._kijun.update(high, low)
+        w = self._tenkan
+        t = self.tenkan = (w.highest + w.lowest) / 2.0 if w.push(high, low) else NAN
+        w = self._kijun
+        k = self.kijun = (w.highest + w.lowest) / 2.0 if w.push(high, low) else NAN
         self.senkou_a = (t + k) / 2.0
-        self.senkou_b = self._senkou.update(high, low)
+        w = self._senkou
+        self.senkou_b = (w.highest + w.lowest) / 2.0 if w.push(high, low) else NAN
         i = self._hi
         self.cloud_a, self.cloud_b = self._a_hist[i], self._b_hist[i]
         self._a_hist[i], self._b_hist[i] = self.senkou_a, self.senkou_b

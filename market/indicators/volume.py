@@ -73,17 +73,17 @@ class VWAP(Streaming):
 
     def update(self, high: float, low: float, close: float, volume: float,
                new_session: bool = False) -> float:
-        tp = (high + low + close) / 3.0
-        if (tp + volume) - (tp + volume) or volume < 0:
+        pv = (high + low + close) / 3.0 * volume
+        if pv - pv or volume < 0:  # NaN/inf in any input makes pv - pv NaN
             return self._reject()
         if new_session:
             self.reset()
         self.n += 1
-        self._pv += tp * volume
-        self._vol += volume
-        if self._vol > 0.0:
-            self.value = self._pv / self._vol
-            return self.value
+        total = self._pv = self._pv + pv
+        vol = self._vol = self._vol + volume
+        if vol > 0.0:
+            value = self.value = total / vol
+            return value
         return NAN
 
     def update_bar(self, bar: Bar) -> float:
