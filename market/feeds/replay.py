@@ -8,8 +8,7 @@ quotes — the same order every run, so replays are deterministic.
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -51,6 +50,15 @@ class ReplayDay:
         return found
 
 
+@dataclass(slots=True)
+class _Stream:
+    """One kind of event from one file: release keys plus the columns to build events from."""
+
+    rank: int  # order within one release time: bar, underlying quote, option trade, option quote
+    keys: np.ndarray  # release time, int64 nanoseconds since the epoch (UTC)
+    build: Callable[[int], Event]
+
+
 @dataclass
 class ReplayFeed:
     """Reads recorded days and yields their events in release-time order."""
@@ -60,21 +68,33 @@ class ReplayFeed:
     open_interest: dict[str, int] = field(default_factory=dict)
 
     def events(self) -> Iterator[Event]:
-        streams: list[Iterator[tuple[datetime, int, int, Event]]] = []
+        """All days' events ordered by (release time, rank, file row, stream): one vectorized
+        sort of integer keys, then events built lazily in that order."""
+        streams: list[_Stream] = []
         for day in self.days:
             streams.extend(self._day_streams(day))
-        for _ts, _rank, _seq, event in heapq.merge(*streams):
-            yield event
+        streams = [s for s in streams if len(s.keys)]
+        if not streams:
+            return
+        keys = np.concatenate([s.keys for s in streams])
+        ranks = np.concatenate([np.full(len(s.keys), s.rank, np.int8) for s in streams])
+        rows = np.concatenate([np.arange(len(s.keys)) for s in streams])
+        which = np.concatenate([np.full(len(s.keys), i, np.int32)
+                                for i, s in enumerate(streams)])
+        order = np.lexsort((which, rows, ranks, keys))
+        builders = [s.build for s in streams]
+        for i, row in zip(which[order].tolist(), rows[order].tolist(), strict=True):
+            yield builders[i](row)
 
-    def _day_streams(self, day: ReplayDay) -> list[Iterator[tuple[datetime, int, int, Event]]]:
-        out: list[Iterator[tuple[datetime, int, int, Event]]] = []
+    def _day_streams(self, day: ReplayDay) -> list[_Stream]:
+        out: list[_Stream] = []
         if day.open_interest is not None:
             oi = pd.read_csv(day.open_interest, usecols=["occ_symbol", "open_interest"])
             self.open_interest.update(
                 zip(oi.occ_symbol.tolist(), oi.open_interest.astype(int).tolist(), strict=True)
             )
         if day.underlying_minute is not None:
-            out.append(self._underlying(day))
+            out.extend(self._underlying(day))
         if day.trades is not None:
             out.append(self._option_trades(day))
         if day.quotes is not None:
@@ -82,50 +102,62 @@ class ReplayFeed:
         return out
 
     @staticmethod
-    def _release_times(column: pd.Series) -> list[datetime]:
-        """Minute-start stamps to release datetimes (UTC), converting each distinct minute once."""
+    def _release_times(column: pd.Series) -> tuple[list[datetime], np.ndarray]:
+        """Minute-start stamps to release datetimes (UTC) and their int64 ns keys, converting
+        each distinct minute once."""
         codes, uniques = pd.factorize(column)
-        released = [
-            (pd.Timestamp(u).tz_convert("UTC") + ONE_MINUTE).to_pydatetime() for u in uniques
-        ]
-        return [released[c] for c in codes]
+        released = [pd.Timestamp(u).tz_convert("UTC") + ONE_MINUTE for u in uniques]
+        as_ns = np.array([r.value for r in released], dtype=np.int64)
+        as_dt = [r.to_pydatetime() for r in released]
+        return [as_dt[c] for c in codes], as_ns[codes]
 
-    def _underlying(self, day: ReplayDay) -> Iterator[tuple[datetime, int, int, Event]]:
+    def _underlying(self, day: ReplayDay) -> list[_Stream]:
         assert day.underlying_minute is not None
         df = pd.read_csv(day.underlying_minute)
         if self.regular_hours_only:
             df = df[df.regular_hours.astype(str) == "True"]
         df = df.reset_index(drop=True)
-        times = self._release_times(df.timestamp)
-        cols = [df[c].to_numpy(dtype=float) for c in (
+        times, keys = self._release_times(df.timestamp)
+        o, h, lo, c, v, b, a, bs, as_ = (df[col].to_numpy(dtype=float) for col in (
             "open", "high", "low", "close", "volume", "bid_close", "ask_close", "bid_size",
-            "ask_size")]
+            "ask_size"))
         sym = day.underlying
-        for i, ts in enumerate(times):
-            o, h, lo, c, v, b, a, bs, as_ = (col[i] for col in cols)
-            if np.isfinite(c):
-                yield ts, 0, i, Bar(sym, ts, o, h, lo, c, 0.0 if np.isnan(v) else v)
-            if np.isfinite(b) and np.isfinite(a):
-                yield ts, 1, i, Quote(sym, ts, b, a, int(bs), int(as_), sym)
+        has_bar = np.flatnonzero(np.isfinite(c))
+        has_quote = np.flatnonzero(np.isfinite(b) & np.isfinite(a))
+        vol = np.nan_to_num(v, nan=0.0)
 
-    def _option_trades(self, day: ReplayDay) -> Iterator[tuple[datetime, int, int, Event]]:
+        def bar(k: int) -> Event:
+            i = int(has_bar[k])
+            return Bar(sym, times[i], float(o[i]), float(h[i]), float(lo[i]), float(c[i]),
+                       float(vol[i]))
+
+        def quote(k: int) -> Event:
+            i = int(has_quote[k])
+            return Quote(sym, times[i], float(b[i]), float(a[i]), int(bs[i]), int(as_[i]), sym)
+
+        return [_Stream(0, keys[has_bar], bar), _Stream(1, keys[has_quote], quote)]
+
+    def _option_trades(self, day: ReplayDay) -> _Stream:
         assert day.trades is not None
         df = pd.read_csv(day.trades, usecols=["timestamp", "occ_symbol", "close", "volume"])
-        times = self._release_times(df.timestamp)
+        times, keys = self._release_times(df.timestamp)
         syms = df.occ_symbol.tolist()
         prices = df.close.to_numpy(dtype=float).tolist()
         sizes = df.volume.to_numpy(dtype=np.int64).tolist()
         und = day.underlying
-        for i, ts in enumerate(times):
-            yield ts, 2, i, Trade(syms[i], ts, prices[i], sizes[i], und)
 
-    def _option_quotes(self, day: ReplayDay) -> Iterator[tuple[datetime, int, int, Event]]:
+        def trade(i: int) -> Event:
+            return Trade(syms[i], times[i], prices[i], sizes[i], und)
+
+        return _Stream(2, keys, trade)
+
+    def _option_quotes(self, day: ReplayDay) -> _Stream:
         assert day.quotes is not None
         df = pd.read_csv(
             day.quotes,
             usecols=["timestamp", "occ_symbol", "bid_close", "bid_size", "ask_close", "ask_size"],
         )
-        times = self._release_times(df.timestamp)
+        times, keys = self._release_times(df.timestamp)
         syms = df.occ_symbol.tolist()
         # An empty bid means nobody bids: a real state for deep contracts, quoted as 0.
         bids = df.bid_close.fillna(0.0).to_numpy(dtype=float).tolist()
@@ -134,5 +166,8 @@ class ReplayFeed:
         bsz = df.bid_size.fillna(0).to_numpy(dtype=np.int64).tolist()
         asz = df.ask_size.fillna(0).to_numpy(dtype=np.int64).tolist()
         und = day.underlying
-        for i, ts in enumerate(times):
-            yield ts, 3, i, Quote(syms[i], ts, bids[i], asks[i], bsz[i], asz[i], und)
+
+        def quote(i: int) -> Event:
+            return Quote(syms[i], times[i], bids[i], asks[i], bsz[i], asz[i], und)
+
+        return _Stream(3, keys, quote)
