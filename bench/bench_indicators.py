@@ -41,6 +41,7 @@ try:
 except ImportError:  # the bench group is not installed
     tp = None
 
+Seq = list[float]
 UPDATES = 5000
 REPEAT = 5
 # CPU time of this process: on a shared machine wall time mostly measures the other tenants.
@@ -58,32 +59,32 @@ def best_per_call(fn: Callable[[], None], calls: int) -> float:
     return min(timeit.repeat(fn, number=1, repeat=REPEAT, timer=CLOCK)) / calls * 1e6
 
 
-def _feed_c(upd, h, lo, c, v):
+def _feed_c(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for val in c:
         upd(val)
 
 
-def _feed_hl(upd, h, lo, c, v):
+def _feed_hl(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for a, b in zip(h, lo, strict=True):
         upd(a, b)
 
 
-def _feed_hlc(upd, h, lo, c, v):
+def _feed_hlc(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for a, b, d in zip(h, lo, c, strict=True):
         upd(a, b, d)
 
 
-def _feed_hlcv(upd, h, lo, c, v):
+def _feed_hlcv(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for a, b, d, e in zip(h, lo, c, v, strict=True):
         upd(a, b, d, e)
 
 
-def _feed_cv(upd, h, lo, c, v):
+def _feed_cv(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for d, e in zip(c, v, strict=True):
         upd(d, e)
 
 
-def _feed_v(upd, h, lo, c, v):
+def _feed_v(upd: Callable[..., object], h: Seq, lo: Seq, c: Seq, v: Seq) -> None:
     for e in v:
         upd(e)
 
@@ -92,7 +93,8 @@ FEEDS = {"c": _feed_c, "hl": _feed_hl, "hlc": _feed_hlc, "hlcv": _feed_hlcv, "cv
          "v": _feed_v}
 
 
-def ours(make: Callable[[], ind.Streaming], kind: str, o, h, lo, c, v) -> float:
+def ours(make: Callable[[], ind.Streaming], kind: str, h: Seq, lo: Seq, c: Seq, v: Seq
+         ) -> float:
     feed = FEEDS[kind]
     return best_per_call(lambda: feed(make().update, h, lo, c, v), len(c))  # type: ignore[attr-defined]
 
@@ -188,7 +190,7 @@ def streaming_table() -> None:
     print(f"{'indicator':22}{'ours':>8}{'talipp':>9}{'talib.stream':>14}{'vs talipp':>11}")
     worst = float("inf")
     for name, make, kind, tmake, tin, sfn, sin in rows:
-        mine = ours(make, kind, o, h, lo, c, v)
+        mine = ours(make, kind, h, lo, c, v)
         peer = talipp_cost(tmake, tin)
         st = stream_cost(sfn, sin)
         ratio = peer / mine
