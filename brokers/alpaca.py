@@ -123,9 +123,10 @@ class AlpacaBroker:
             log.warning("alpaca trade-updates stream not connected yet; it keeps retrying")
 
     async def close(self) -> None:
-        pending = list(self._submits.values())
+        # Let in-flight submits and cancels (shutdown cancels working orders) finish first.
+        pending = [t for t in self._tasks if not t.done()]
         if pending:
-            await asyncio.wait(pending, timeout=self.config.timeout_seconds)
+            await asyncio.wait(pending, timeout=self.config.timeout_seconds * 2)
         await self.stream.stop_ws()
         await self.stream.close()  # wakes the reader now instead of at its 5 s poll
         if self._stream_task is not None:

@@ -261,3 +261,17 @@ async def test_bad_credentials_are_fatal(fake, tmp_path) -> None:
     with pytest.raises(FatalBrokerError, match="401") as caught:
         await broker.connect()
     assert "hush-secret" not in str(caught.value) and "wrong-key" not in str(caught.value)
+
+
+async def test_cancel_requested_just_before_close_still_reaches_alpaca(fake, tmp_path) -> None:
+    clock = sim_clock()
+    broker = AlpacaBroker(config(fake), clock)
+    bot = bot_for(broker, tmp_path, clock)
+    await broker.connect()
+    fake.fill_on_submit = False
+    order = buy(bot)
+    bot.orders.cancel(order.client_order_id)  # what the daemon does on SIGTERM
+    await broker.close()
+    bot.close()
+    venue_order = fake.by_client_id(order.client_order_id)
+    assert venue_order is not None and venue_order["status"] == "canceled"
