@@ -79,11 +79,12 @@ class VWAP(Streaming):
         if new_session:
             self.reset()
         self.n += 1
-        total = self._pv = self._pv + pv
         vol = self._vol = self._vol + volume
         if vol > 0.0:
-            value = self.value = total / vol
+            value = self.value = (total := self._pv + pv) / vol
+            self._pv = total
             return value
+        self._pv += pv
         return NAN
 
     def update_bar(self, bar: Bar) -> float:
