@@ -5,6 +5,9 @@ Two layouts are understood (see docs/backtest-data.md for the column schemas):
 - **Recorded days** (`market.feeds.replay`): `<SYM>_<YYYY-MM-DD>_{quotes,trades,open_interest,1min}
   .csv.gz`, in one folder (the shipped `data/replay/`) or in sub-folders (the shared data set's
   `options_minute/` and `equity_minute/`). Minute values are released at the minute's end.
+- **The history store** (`market.history`): the Hive-partitioned Parquet folder that
+  `tradefly data fetch/import` fills from Massive flat files, REST aggregates or the shipped
+  files; replayed by `market.history.feed.HistoryFeed` in the same order as the replay feed.
 - **Event tables** (`backtest.tables`): `quotes`, `trades` and `bars` as Parquet or CSV, stamped
   with the time each value became known. This is also what `backtest.recorder` writes during a
   paper run, so a paper session can be replayed exactly.
@@ -22,6 +25,8 @@ from typing import Protocol
 from backtest.tables import TableFeed, has_tables
 from market.data import Bar, Quote, Trade
 from market.feeds.replay import ReplayDay, ReplayFeed
+from market.history.feed import HistoryFeed
+from market.history.store import HistoryStore
 
 Event = Quote | Trade | Bar
 
@@ -59,6 +64,8 @@ def load_data(path: Path, start: date | None = None, end: date | None = None,
     if not path.exists():
         raise DataError(f"data path not found: {path}")
     wanted = {u.upper() for u in underlyings} if underlyings else None
+    if path.is_dir() and any(p.name.startswith("dataset=") for p in path.iterdir()):
+        return _history(path, start, end, wanted)
     if path.is_dir() and has_tables(path):
         feed = TableFeed(path, start, end, wanted)
         if not feed.days:
@@ -73,6 +80,27 @@ def load_data(path: Path, start: date | None = None, end: date | None = None,
     return BacktestData(ReplayFeed(days), sorted({d.day for d in days}),
                         sorted({d.underlying for d in days}),
                         f"{len(days)} recorded day(s) under {path}")
+
+
+def _history(root: Path, start: date | None, end: date | None,
+             wanted: set[str] | None) -> BacktestData:
+    store = HistoryStore(root)
+    days: set[date] = set()
+    unds: set[str] = set()
+    for dataset in ("options_quotes", "stocks_minute", "stocks_quotes"):
+        for part in store.partitions(dataset):
+            if part.day is None or (start and part.day < start) or (end and part.day > end):
+                continue
+            if wanted and part.underlying not in wanted:
+                continue
+            days.add(part.day)
+            unds.add(part.underlying)
+    if not days:
+        raise DataError(f"{root}: the history store has no quotes or minute bars between "
+                        f"{start or 'the start'} and {end or 'the end'}"
+                        + (f" for {sorted(wanted)}" if wanted else ""))
+    feed = HistoryFeed(store, sorted(unds), sorted(days))
+    return BacktestData(feed, sorted(days), sorted(unds), f"history store {root}")
 
 
 def discover_days(folder: Path, start: date | None = None, end: date | None = None,

@@ -19,6 +19,7 @@ from typing import Any
 
 import pandas as pd
 
+import backtest.sma_cross  # noqa: F401  (the reference strategy is always available here)
 from backtest.data import BacktestData, load_data
 from backtest.trades import TradeRecord, round_trips
 from bot.config import Settings
