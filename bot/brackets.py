@@ -20,14 +20,15 @@ class Bracket:
     time_stop_at: datetime | None
     exit_id: str | None = None  # the closing order working now, if any
 
-    def trigger(self, bid: float, now: datetime) -> str | None:
-        """Which exit fires at this bid (for a long position), or None."""
+    def trigger(self, bid: float, now: datetime) -> tuple[str, str] | None:
+        """Which exit fires at this bid (for a long position) — its execution kind and the
+        reason — or None."""
         if self.stop is not None and bid <= self.stop:
-            return f"stop: bid {bid:.2f} <= {self.stop:.2f}"
+            return "stop", f"stop: bid {bid:.2f} <= {self.stop:.2f}"
         if self.target is not None and bid >= self.target:
-            return f"take-profit: bid {bid:.2f} >= {self.target:.2f}"
+            return "take_profit", f"take-profit: bid {bid:.2f} >= {self.target:.2f}"
         if self.time_stop_at is not None and now >= self.time_stop_at:
-            return f"time stop at {self.time_stop_at:%H:%M:%S}"
+            return "stop", f"time stop at {self.time_stop_at:%H:%M:%S}"
         return None
 
 

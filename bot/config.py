@@ -27,6 +27,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from bot.execution_config import ExecutionConfig
 from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
@@ -216,6 +217,7 @@ class Settings(BaseSettings):
     paper: PaperConfig = PaperConfig(ledger_path="var/paper-ledger.db")
     risk: RiskConfig = RiskConfig()
     orders: OrdersConfig = OrdersConfig()
+    execution: ExecutionConfig = ExecutionConfig()
     strategies: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {"scalping": dict[str, Any]()},
         description="One table per strategy, validated by that strategy's config model.")

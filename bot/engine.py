@@ -15,6 +15,7 @@ from typing import Any
 from bot.brackets import Bracket, BracketBook
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
+from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
@@ -69,6 +70,7 @@ class Engine:
     orders_config: OrdersConfig
     bus: EventBus
     metrics: Metrics
+    execution: ExecutionManager | None = None
     venues: list[MarketAware] = field(default_factory=list)
     brackets: BracketBook = field(default_factory=BracketBook)
     summary: DaySummary = field(default_factory=DaySummary)
@@ -82,6 +84,10 @@ class Engine:
     def __post_init__(self) -> None:
         self.breaker = DailyLossBreaker(self.risk_config)
         self.orders.fill_listeners.append(self._on_fill)
+        if self.execution is None:
+            self.execution = ExecutionManager(self.orders, self.market, self.clock,
+                                              ExecutionConfig(), self.bus)
+        self.execution.done_listeners.append(self._on_chain_done)
 
     # -- events ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
@@ -93,6 +99,8 @@ class Engine:
             self.on_trade(event)
         elif type(event) is Bar:
             self.on_bar(event)
+        if self.execution is not None and self.execution.chains:
+            self.execution.on_time(event.ts)
 
     def on_quote(self, quote: Quote) -> None:
         problem = quote_problem(quote)
@@ -130,9 +138,11 @@ class Engine:
     def on_timer(self, now: datetime) -> None:
         """Periodic housekeeping when no market event arrives (live): time stops, session."""
         self._check_session(now)
+        if self.execution is not None and self.execution.chains:
+            self.execution.on_time(now)
         for bracket in self.brackets.due_time_stops(now):
             self._exit(bracket.symbol, f"time stop at {bracket.time_stop_at:%H:%M:%S}",
-                       bracket)
+                       bracket, "stop")
 
     def _drop(self, quote: Quote, problem: str) -> None:
         counter = self._drop_counters.get(problem)
@@ -169,7 +179,8 @@ class Engine:
 
     def _act_on(self, signal: Signal) -> str | None:
         if signal.action is SignalAction.SELL_TO_CLOSE:
-            order = self._exit(signal.symbol, f"{signal.strategy}: {signal.reason}", None)
+            order = self._exit(signal.symbol, f"{signal.strategy}: {signal.reason}", None,
+                               "take_profit")
             return None if order is None else order.client_order_id
         plan = self._plan
         if plan is not None and signal.ts >= plan.last_entry_at:
@@ -181,7 +192,8 @@ class Engine:
             signal.symbol, Side.BUY, quantity, intent=Intent.OPEN,
             limit_price=signal.entry_limit, underlying=signal.underlying,
             strategy=signal.strategy, reason=signal.reason)
-        order = self.orders.submit(request)
+        assert self.execution is not None
+        order = self.execution.execute(request, "entry", cap=signal.entry_limit)
         self.summary.orders += 1
         if order.status.value == "denied":
             self.summary.denied += 1
@@ -200,32 +212,41 @@ class Engine:
         bracket = self.brackets.get(quote.symbol)
         if bracket is None or bracket.exit_id is not None:
             return
-        why = bracket.trigger(quote.bid, quote.ts)
-        if why is not None:
-            self._exit(quote.symbol, why, bracket)
+        fired = bracket.trigger(quote.bid, quote.ts)
+        if fired is not None:
+            kind, why = fired
+            self._exit(quote.symbol, why, bracket, kind)  # type: ignore[arg-type]
 
     def _exit(self, symbol: str, why: str, bracket: Bracket | None,
-              order_type: OrderType = OrderType.MARKET) -> Order | None:
+              kind: Kind = "flatten") -> Order | None:
+        """Close the whole position in `symbol`, priced by the execution policy of `kind`."""
         held = self.portfolio.quantity(symbol)
         if held == 0 or self._exit_working(symbol):
             return None
         side = Side.SELL if held > 0 else Side.BUY
-        quote = self.market.quote(symbol)
-        limit = None if order_type is OrderType.MARKET or quote is None else (
-            quote.bid if side is Side.SELL else quote.ask)
         request = self.orders.new_request(
-            symbol, side, abs(held), intent=Intent.CLOSE, order_type=order_type,
-            limit_price=limit, underlying=self.market.underlying_of.get(symbol, ""),
-            reason=why, parent_id=bracket.entry_id if bracket else None)
-        order = self.orders.submit(request)
+            symbol, side, abs(held), intent=Intent.CLOSE, order_type=OrderType.MARKET,
+            underlying=self.market.underlying_of.get(symbol, ""), reason=why,
+            parent_id=bracket.entry_id if bracket else None)
+        assert self.execution is not None
+        order = self.execution.execute(request, kind)
         self.summary.orders += 1
         if bracket is not None and order.status.is_open:
             bracket.exit_id = order.client_order_id
         return order
 
     def _exit_working(self, symbol: str) -> bool:
+        if self.execution is not None and self.execution.working(symbol):
+            return True
         return any(o.request.symbol == symbol and o.request.intent is Intent.CLOSE
                    for o in self.orders.open_orders())
+
+    def _on_chain_done(self, chain: Chain) -> None:
+        """An exit worked in steps gave up: re-arm the bracket so it can fire again."""
+        if chain.template.intent is Intent.CLOSE:
+            bracket = self.brackets.get(chain.symbol)
+            if bracket is not None and self.portfolio.quantity(chain.symbol) != 0:
+                bracket.exit_id = None
 
     def _on_fill(self, fill: Fill, order: Order | None) -> None:
         self.summary.fills += 1

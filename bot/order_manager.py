@@ -39,6 +39,7 @@ from risk.manager import RiskManager
 log = logging.getLogger(__name__)
 
 FillListener = Callable[[Fill, Order | None], None]
+StatusListener = Callable[[Order], None]
 
 
 @dataclass
@@ -54,6 +55,7 @@ class OrderManager:
     ctx: RiskContext | None = None
     orders: dict[str, Order] = field(default_factory=dict)
     fill_listeners: list[FillListener] = field(default_factory=list)
+    status_listeners: list[StatusListener] = field(default_factory=list)
     store_healthy: bool = True
     unrecorded_fills: list[Fill] = field(default_factory=list)
     _open: dict[str, Order] = field(default_factory=dict)  # index: working orders only
@@ -82,6 +84,9 @@ class OrderManager:
             return self._deny(request, rej.rule, rej.reason, now)
         request = verdict.request
         order = Order(request, now, updated_at=now)
+        quote = self.ctx.quote(request.symbol)
+        if quote is not None:  # the market the order met: the base of execution quality
+            order.nbbo_bid, order.nbbo_ask = quote.bid, quote.ask
         try:
             self.store.insert_order(order)
             for resize in verdict.resizes:
@@ -161,6 +166,8 @@ class OrderManager:
         self._reindex(order)
         self.metrics.orders.labels(status.value).inc()
         self._persist(order)
+        for listener in self.status_listeners:
+            listener(order)
         if status in (OrderStatus.REJECTED, OrderStatus.PENDING_RECONCILIATION):
             self.bus.publish(Notice(f"order_{status.value}", ts,
                                     f"Order {order.client_order_id} {order.request.symbol} "
@@ -189,8 +196,10 @@ class OrderManager:
                             average_fill_price=avg, updated_at=fill.ts,
                             broker_order_id=update.broker_order_id or order.broker_order_id)
         position = self.portfolio.preview(fill)
+        quote = self.ctx.quote(fill.symbol) if self.ctx is not None else None
+        nbbo = None if quote is None else (quote.bid, quote.ask)
         try:
-            recorded = self.store.record_fill(fill, after, position.stored())
+            recorded = self.store.record_fill(fill, after, position.stored(), nbbo)
         except StoreError as exc:
             # The venue has it; keep it and retry, and reconciliation would find it anyway.
             self.unrecorded_fills.append(fill)
@@ -213,6 +222,9 @@ class OrderManager:
                                       "quantity": fill.quantity, "price": fill.price}))
         for listener in self.fill_listeners:
             listener(fill, order)
+        if order is not None:
+            for status_listener in self.status_listeners:
+                status_listener(order)
 
     def _persist(self, order: Order) -> None:
         try:

@@ -12,6 +12,7 @@ from bot.account_view import AccountView
 from bot.config import Settings, check_live_confirmation
 from bot.engine import Engine
 from bot.events import EventBus
+from bot.execution import ExecutionManager
 from bot.ids import ClientIdGenerator
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
@@ -85,9 +86,10 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     for guarded, (_name, raw) in zip(strategies, settings.strategies.items(), strict=True):
         guarded.enabled = bool(raw.get("enabled", True))
     venues: list[MarketAware] = [broker] if isinstance(broker, MarketAware) else []
+    execution = ExecutionManager(orders, market, clock, settings.execution, bus)
     engine = Engine(clock, calendar, market, strategies, orders,
                     portfolio, control, settings.risk, settings.orders, bus, metrics,
-                    venues=venues)
+                    execution=execution, venues=venues)
     return Bot(settings, clock, store, broker, engine, orders, portfolio, control, market, bus,
                metrics, risk)
 

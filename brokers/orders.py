@@ -107,6 +107,7 @@ class OrderRequest:
     strategy: str = ""
     reason: str = ""  # human readable: why this order exists
     parent_id: str | None = None  # the entry an exit belongs to
+    replaces: str | None = None  # the order this one replaced (a smart-pricing step)
 
     def with_quantity(self, quantity: int) -> OrderRequest:
         from dataclasses import replace
@@ -126,6 +127,8 @@ class Order:
     broker_order_id: str | None = None
     updated_at: datetime | None = None
     status_reason: str = ""
+    nbbo_bid: float | None = None  # the market when the order was created
+    nbbo_ask: float | None = None
 
     @property
     def client_order_id(self) -> str:

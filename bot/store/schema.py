@@ -61,6 +61,9 @@ orders = Table(
     Column("average_fill_price", Float, nullable=False, default=0.0),
     Column("broker_order_id", String(64)),
     Column("risk_rule", String(48)),
+    Column("replaces", String(64)),  # the order this one replaced (smart-pricing steps)
+    Column("nbbo_bid", Float),  # the market when the order was created
+    Column("nbbo_ask", Float),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime()),
 )
@@ -77,6 +80,11 @@ fills = Table(
     Column("price", Float, nullable=False),
     Column("commission", Float, nullable=False, default=0.0),
     Column("ts", UtcDateTime(), nullable=False),
+    Column("nbbo_bid", Float),  # the market when the fill happened
+    Column("nbbo_ask", Float),
+    Column("strategy", String(32)),
+    Column("mid_after_1m", Float),  # mark-outs: the mid 1 and 5 minutes later
+    Column("mid_after_5m", Float),
 )
 
 positions = Table(

@@ -129,15 +129,18 @@ class Store:
                 "status_reason": order.status_reason, "filled_quantity": order.filled_quantity,
                 "average_fill_price": order.average_fill_price,
                 "broker_order_id": order.broker_order_id, "risk_rule": risk_rule,
+                "replaces": r.replaces, "nbbo_bid": order.nbbo_bid, "nbbo_ask": order.nbbo_ask,
                 "created_at": order.created_at, "updated_at": order.updated_at})
 
     def update_order(self, order: Order) -> None:
         with self._tx() as c:
             c.execute(_UPDATE_ORDER, _order_state(order))
 
-    def record_fill(self, fill: Fill, order: Order | None, position: StoredPosition) -> bool:
+    def record_fill(self, fill: Fill, order: Order | None, position: StoredPosition,
+                    nbbo: tuple[float, float] | None = None) -> bool:
         """Store a fill, its order's new state and the position it produced, atomically.
-        Returns False (and changes nothing) if this fill id is already recorded."""
+        Returns False (and changes nothing) if this fill id is already recorded. `nbbo` is the
+        market at the fill, kept to measure what the liquidity cost."""
         with self._tx() as c:
             seen = c.execute(select(t.fills.c.fill_id).where(
                 t.fills.c.fill_id == fill.fill_id)).first()
@@ -148,11 +151,32 @@ class Store:
                 "client_order_id": fill.client_order_id, "symbol": fill.symbol,
                 "underlying": fill.underlying, "side": fill.side.value,
                 "quantity": fill.quantity, "price": fill.price, "commission": fill.commission,
-                "ts": fill.ts})
+                "ts": fill.ts, "nbbo_bid": nbbo[0] if nbbo else None,
+                "nbbo_ask": nbbo[1] if nbbo else None,
+                "strategy": order.request.strategy if order is not None else None})
             if order is not None:
                 c.execute(_UPDATE_ORDER, _order_state(order))
             self._upsert_position(c, position, fill.ts)
         return True
+
+    def record_markout(self, fill_id: str, minutes: int, mid: float) -> None:
+        """The mid `minutes` after a fill (1 or 5): how the market moved against or for us."""
+        column = {1: t.fills.c.mid_after_1m, 5: t.fills.c.mid_after_5m}[minutes]
+        with self._tx() as c:
+            c.execute(update(t.fills).where(t.fills.c.fill_id == fill_id).values(
+                {column: mid}))
+
+    def load_fill_quality(self) -> list[dict[str, Any]]:
+        """Fills joined with their order's NBBO at creation: the raw input of execution
+        quality reports."""
+        q = select(t.fills, t.orders.c.nbbo_bid.label("order_bid"),
+                   t.orders.c.nbbo_ask.label("order_ask"), t.orders.c.intent,
+                   t.orders.c.order_type).join(
+            t.orders, t.orders.c.client_order_id == t.fills.c.client_order_id,
+            isouter=True).where(t.fills.c.account == self.account).order_by(t.fills.c.ts)
+        rows = self._conn.execute(q).mappings().all()
+        self._commit()
+        return [dict(r) for r in rows]
 
     def _upsert_position(self, c: Connection, p: StoredPosition, ts: datetime) -> None:
         key = (t.positions.c.account == self.account) & (t.positions.c.symbol == p.symbol)
@@ -325,7 +349,8 @@ def _order_from_row(r: dict[str, Any]) -> Order:
         quantity=r["quantity"], order_type=OrderType(r["order_type"]),
         limit_price=r["limit_price"], intent=Intent(r["intent"]),
         time_in_force=TimeInForce(r["time_in_force"]), underlying=r["underlying"],
-        strategy=r["strategy"], reason=r["reason"], parent_id=r["parent_id"])
+        strategy=r["strategy"], reason=r["reason"], parent_id=r["parent_id"],
+        replaces=r.get("replaces"))
     return Order(req, r["created_at"], OrderStatus(r["status"]), r["filled_quantity"],
                  r["average_fill_price"], r["broker_order_id"], r["updated_at"],
-                 r["status_reason"])
+                 r["status_reason"], r.get("nbbo_bid"), r.get("nbbo_ask"))

@@ -56,6 +56,9 @@ def bot_with(strategy_kwargs: dict[str, Any] | None = None, **settings: Any) -> 
     clock = SimClock(OPEN)
     # Hand-made quotes carry no prints or open interest: switch those liquidity rules off.
     settings.setdefault("risk", {"liquidity": {"min_volume": 0, "min_open_interest": 0}})
+    # Entries at the natural price, so these tests see immediate fills; smart pricing has
+    # its own tests in test_execution.py.
+    settings.setdefault("execution", {"entry": {"style": "natural"}})
     bot = build_bot(make_settings(strategies={}, **settings), clock, run_tag="t")
     strat = OneShot(bot.market, clock, **(strategy_kwargs or {}))
     bot.engine.strategies.append(GuardedStrategy(strat))

@@ -1,0 +1,173 @@
+"""Smart limit pricing: work an order from the mid toward the natural price in steps.
+
+Crossing a $0.10 spread on a $2.00 option costs 5% — a scalper's whole stop. So an entry (or a
+take-profit) starts at the mid, or a configured fraction of the way to the natural side, and
+steps toward the natural price every `step_seconds`, by cancel-then-replace, until it fills,
+`give_up_seconds` pass, or the next step would cross the signal's limit. Each step is a new
+order with its own client order id (linked by `replaces`) that passes the risk manager like any
+other. The next step is only sent once the broker confirms the cancel, so two steps are never
+working at once, whatever the broker. Stops and flattens go straight to the natural price or to
+market, by config.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from bot.events import EventBus, Notice
+from bot.execution_config import ExecutionConfig, ExecutionPolicy
+from bot.order_manager import OrderManager
+from brokers.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from market.clock import Clock
+from market.data import quote_problem
+from market.state import MarketState
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["entry", "take_profit", "stop", "flatten"]
+__all__ = ["Chain", "ExecutionConfig", "ExecutionManager", "ExecutionPolicy", "Kind",
+           "step_price"]
+
+
+def step_price(side: Side, bid: float, ask: float, policy: ExecutionPolicy, step: int,
+               cap: float | None) -> float:
+    """The limit price of step `step` (0-based); the last step is the natural price. Prices are
+    rounded to the tick on the passive side, and never past `cap` (the worst price allowed)."""
+    natural = ask if side is Side.BUY else bid
+    mid = (bid + ask) / 2.0
+    start = mid + (natural - mid) * policy.start_offset
+    frac = min(step, policy.steps) / policy.steps
+    raw = start + (natural - start) * frac
+    ticks = raw / policy.tick
+    rounded = (math.floor(ticks + 1e-9) if side is Side.BUY else math.ceil(ticks - 1e-9))
+    price = round(rounded * policy.tick, 10)
+    if frac >= 1.0:
+        price = natural
+    if cap is not None:
+        price = min(price, cap) if side is Side.BUY else max(price, cap)
+    return round(price, 4)
+
+
+@dataclass
+class Chain:
+    """One order being worked in steps: the children replace one another."""
+
+    chain_id: str
+    kind: Kind
+    template: OrderRequest
+    policy: ExecutionPolicy
+    cap: float | None
+    deadline: datetime
+    next_step_at: datetime
+    child: str
+    step: int = 0
+    filled_before: int = 0  # contracts filled by earlier children
+    cancelling: bool = False
+    giving_up: bool = False
+    done: bool = False
+
+    @property
+    def symbol(self) -> str:
+        return self.template.symbol
+
+
+ChainListener = Callable[[Chain], None]
+
+
+class ExecutionManager:
+    def __init__(self, orders: OrderManager, market: MarketState, clock: Clock,
+                 config: ExecutionConfig, bus: EventBus) -> None:
+        self.orders, self.market, self.clock, self.config, self.bus = (
+            orders, market, clock, config, bus)
+        self.chains: dict[str, Chain] = {}  # by current child id
+        self.done_listeners: list[ChainListener] = []
+        orders.status_listeners.append(self._on_order)
+
+    def policy(self, kind: Kind) -> ExecutionPolicy:
+        return getattr(self.config, kind)  # type: ignore[no-any-return]
+
+    def execute(self, request: OrderRequest, kind: Kind, cap: float | None = None) -> Order:
+        """Send `request` the way its kind's policy says. Returns the first order sent."""
+        policy = self.policy(kind)
+        quote = self.market.quote(request.symbol)
+        if policy.style == "market" or quote is None or quote_problem(quote) is not None:
+            return self.orders.submit(replace(request, order_type=OrderType.MARKET,
+                                              limit_price=None))
+        steps = 0 if policy.style == "smart" else policy.steps
+        price = step_price(request.side, quote.bid, quote.ask, policy, steps, cap)
+        order = self.orders.submit(replace(request, order_type=OrderType.LIMIT,
+                                           limit_price=price))
+        if policy.style == "smart" and order.status.is_open:
+            now = self.clock.now()
+            chain = Chain(order.client_order_id, kind, request, policy, cap,
+                          now + timedelta(seconds=policy.give_up_seconds),
+                          now + timedelta(seconds=policy.step_seconds), order.client_order_id)
+            self.chains[chain.child] = chain
+        return order
+
+    def working(self, symbol: str) -> bool:
+        return any(c.symbol == symbol for c in self.chains.values())
+
+    def on_time(self, now: datetime) -> None:
+        """Step every chain whose time has come (called on events and on the timer)."""
+        for chain in list(self.chains.values()):
+            if chain.cancelling or now < chain.next_step_at:
+                continue
+            if now >= chain.deadline or chain.step >= chain.policy.steps:
+                chain.giving_up = True
+            chain.cancelling = True
+            self.orders.cancel(chain.child)
+
+    def _on_order(self, order: Order) -> None:
+        chain = self.chains.get(order.client_order_id)
+        if chain is None or not order.status.is_terminal:
+            return
+        del self.chains[order.client_order_id]
+        chain.filled_before += order.filled_quantity
+        remaining = chain.template.quantity - chain.filled_before
+        if remaining <= 0 or order.status is OrderStatus.FILLED:
+            self._finish(chain, "filled")
+            return
+        now = self.clock.now()
+        if chain.giving_up or now >= chain.deadline or order.status is not OrderStatus.CANCELLED:
+            self._finish(chain, f"gave up with {remaining} of {chain.template.quantity} "
+                                f"unfilled ({order.status.value})")
+            return
+        self._next_step(chain, order, remaining, now)
+
+    def _next_step(self, chain: Chain, previous: Order, remaining: int, now: datetime) -> None:
+        quote = self.market.quote(chain.symbol)
+        if quote is None or quote_problem(quote) is not None:
+            self._finish(chain, "gave up: no usable quote to step on")
+            return
+        chain.step += 1
+        price = step_price(chain.template.side, quote.bid, quote.ask, chain.policy, chain.step,
+                           chain.cap)
+        child = replace(chain.template, client_order_id=self.orders.ids.next(),
+                        quantity=remaining, order_type=OrderType.LIMIT, limit_price=price,
+                        replaces=previous.client_order_id)
+        order = self.orders.submit(child)
+        if not order.status.is_open:
+            if order.status is OrderStatus.FILLED:
+                self._finish(chain, "filled")
+            else:
+                self._finish(chain, f"step {chain.step} not sent: {order.status_reason}")
+            return
+        chain.child, chain.cancelling = order.client_order_id, False
+        chain.next_step_at = now + timedelta(seconds=chain.policy.step_seconds)
+        self.chains[chain.child] = chain
+
+    def _finish(self, chain: Chain, outcome: str) -> None:
+        chain.done = True
+        if outcome != "filled":
+            log.info("%s %s %s: %s", chain.kind, chain.template.side, chain.symbol, outcome)
+            self.bus.publish(Notice("execution_gave_up", self.clock.now(),
+                                    f"{chain.kind} {chain.template.side} {chain.symbol}: "
+                                    f"{outcome}", data={"chain": chain.chain_id}))
+        for listener in self.done_listeners:
+            listener(chain)
