@@ -32,6 +32,7 @@ from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
 from market.feeds.massive import MassiveFeedConfig
+from market.history.config import HistoryConfig
 from risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "TRADEFLY_LIVE_CONFIRM"
@@ -162,6 +163,9 @@ class MassiveConfig(MassiveFeedConfig):
     api_key: SecretStr | None = None
     s3_access_key: SecretStr | None = None
     s3_secret_key: SecretStr | None = None
+    s3_endpoint: str = Field("https://files.massive.com", description="Flat-files S3 endpoint "
+                             "(default https://files.massive.com).")
+    s3_bucket: str = Field("flatfiles", description="Flat-files bucket (default flatfiles).")
 
 
 class WalkForwardConfig(Section):
@@ -227,6 +231,7 @@ class Settings(BaseSettings):
     ibkr: IbkrConfig = IbkrConfig()
     telegram: TelegramConfig = TelegramConfig()
     massive: MassiveConfig = MassiveConfig()
+    history: HistoryConfig = HistoryConfig()
     backtest: BacktestConfig = BacktestConfig()
 
     @classmethod
