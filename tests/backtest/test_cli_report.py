@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from backtest.cli import backtest_command
+from backtest.cli import backtest_command, montecarlo_command, walkforward_command
 from tests.conftest import ROOT
 
 SPY_DAYS = ROOT / "data" / "equity_minute"
@@ -70,3 +70,32 @@ def test_bad_config_and_missing_data_exit_2_naming_the_problem(tmp_path: Path) -
     assert backtest_command(None, SPY_DAYS, console=console,
                             start=date(2020, 1, 1)) == 2
     assert "no recorded days" in out.getvalue()
+
+
+def test_walk_forward_and_monte_carlo_commands_print_and_write_json(tmp_path: Path) -> None:
+    config = tmp_path / "wf.toml"
+    config.write_text(CONFIG + """
+[backtest]
+n_jobs = 1
+
+[backtest.walk_forward]
+in_sample_days = 2
+out_of_sample_days = 1
+params = { "strategies.sma_cross.slow" = [20, 30] }
+
+[backtest.monte_carlo]
+runs = 200
+""")
+    console, out = _console()
+    assert walkforward_command(config, SPY_DAYS, date(2013, 10, 7), date(2013, 10, 10),
+                               json_out=tmp_path / "wf.json", console=console) == 0
+    wf = json.loads((tmp_path / "wf.json").read_text())
+    assert [w["out_of_sample"] for w in wf["windows"]] == [["2013-10-09"], ["2013-10-10"]]
+    assert wf["stitched_out_of_sample"]["days"] == 2
+    assert "stitched out-of-sample" in out.getvalue()
+    console, out = _console()
+    assert montecarlo_command(config, SPY_DAYS, date(2013, 10, 7), date(2013, 10, 10),
+                              json_out=tmp_path / "mc.json", console=console) == 0
+    methods = [r["method"] for r in json.loads((tmp_path / "mc.json").read_text())]
+    assert methods == ["trade resampling", "block bootstrap of days (block 2)"]
+    assert "Monte Carlo (200 paths each)" in out.getvalue()
