@@ -117,6 +117,9 @@ class MassiveFeed:
         self._received: Counter[str] = Counter()  # data batches per market
         self._clients: dict[str, WebSocketClient] = {}
         self._stopping = False
+        self._done: asyncio.Event | None = None
+        self._failure: BaseException | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._was_stale = True
         self._logged_reasons: set[str] = set()
         self.rest = RESTClient(
@@ -195,12 +198,15 @@ class MassiveFeed:
     # -- streaming ---------------------------------------------------------------------------
 
     def subscribe(self, *option_symbols: str) -> None:
-        """Add option contracts to the stream (now if connected, and after every reconnect)."""
+        """Add option contracts to the stream: now (opening the options socket if this is the
+        first contract), and again after every reconnect."""
         new = {OptionSymbol.parse(s).occ for s in option_symbols} - self._options
         self._options |= new
         client = self._clients.get(Market.Options.value)
         if client is not None and new:
             client.subscribe(*_option_topics(new))
+        elif new and self._running() and Market.Options.value not in self._tasks:
+            self._start(Market.Options.value)
 
     def topics(self, market: str) -> list[str]:
         if market == Market.Options.value:
@@ -208,27 +214,51 @@ class MassiveFeed:
         return [f"{kind}.{sym}" for sym in self._underlyings for kind in ("Q", "T", "AM")]
 
     async def run(self) -> None:
-        """Stream until `stop()`: one supervised socket per market, plus the staleness watch."""
-        self._stopping = False
-        markets = [Market.Stocks.value] if self._underlyings else []
-        if self._options:
-            markets.append(Market.Options.value)
-        if not markets:
+        """Stream until `stop()`: one supervised socket per market, plus the staleness watch.
+        Raises `AuthError` if the key is refused."""
+        if not self._wanted_markets():
             raise ValueError("MassiveFeed.run needs underlyings or option symbols to stream")
-        tasks = [asyncio.create_task(self._supervise(m), name=f"massive-{m}") for m in markets]
-        tasks.append(asyncio.create_task(self._watch_staleness(), name="massive-staleness"))
+        self._stopping = False
+        self._done = asyncio.Event()
+        self._failure = None
+        for market in self._wanted_markets():
+            self._start(market)
+        watch = asyncio.create_task(self._watch_staleness(), name="massive-staleness")
         try:
-            await asyncio.gather(*tasks)
+            await self._done.wait()
         finally:
+            tasks = [*self._tasks.values(), watch]
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.clear()
+        if self._failure is not None:
+            raise self._failure
+
+    def _running(self) -> bool:
+        return self._done is not None and not self._done.is_set()
+
+    def _start(self, market: str) -> None:
+        task = asyncio.create_task(self._supervise(market), name=f"massive-{market}")
+        self._tasks[market] = task
+        task.add_done_callback(self._supervisor_done)
+
+    def _supervisor_done(self, task: asyncio.Task[None]) -> None:
+        if task.cancelled() or self._done is None:
+            return
+        if task.exception() is not None:
+            self._failure = task.exception()
+            self._done.set()
+        elif all(t.done() for t in self._tasks.values()):
+            self._done.set()  # every socket ended because of stop()
 
     async def stop(self) -> None:
         self._stopping = True
         for client in list(self._clients.values()):
             if client.websocket is not None:
                 await client.close()
+        if self._done is not None:
+            self._done.set()
 
     def is_stale(self, now: datetime | None = None) -> bool:
         """True before the first data, while a socket is down, or after `stale_after` without

@@ -305,6 +305,21 @@ async def test_a_clean_close_is_reconnected_by_the_supervisor(fake: FakeMassive)
         await task
 
 
+async def test_first_option_subscription_opens_the_options_socket(fake: FakeMassive) -> None:
+    feed = make_feed(fake, underlyings=["SPY"])
+    task = asyncio.create_task(feed.run())
+    try:
+        await until(lambda: fake.count("stocks") == 1 and bool(fake.latest("stocks").subscribed))
+        assert fake.count("options") == 0
+        feed.subscribe("SPY  241220P00720000")  # any OCC form
+        await until(lambda: fake.count("options") == 1 and bool(fake.latest("options").subscribed))
+        assert sorted(fake.latest("options").subscribed) == [
+            f"AM.O:{OPTION}", f"Q.O:{OPTION}", f"T.O:{OPTION}"]
+    finally:
+        await feed.stop()
+        await task
+
+
 async def test_silence_makes_the_feed_stale_and_data_makes_it_live(fake: FakeMassive) -> None:
     clock = SimClock(FAR_FUTURE)
     changes: list[bool] = []
