@@ -96,7 +96,7 @@ FEEDS = {"c": _feed_c, "hl": _feed_hl, "hlc": _feed_hlc, "hlcv": _feed_hlcv, "cv
 def ours(make: Callable[[], ind.Streaming], kind: str, h: Seq, lo: Seq, c: Seq, v: Seq
          ) -> float:
     feed = FEEDS[kind]
-    return best_per_call(lambda: feed(make().update, h, lo, c, v), len(c))  # type: ignore[attr-defined]
+    return best_per_call(lambda: feed(make().update, h, lo, c, v), len(c))
 
 
 def talipp_cost(make: Callable[[], object] | None, inputs: list) -> float:

@@ -15,6 +15,7 @@ Contract (tested for every indicator):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from market.data import Bar
@@ -28,6 +29,8 @@ class Streaming:
     __slots__ = ("n", "rejected", "value", "warmup")
 
     name: str = "indicator"
+    #: One bar in, the primary value out (NaN while not ready); arguments differ per class.
+    update: Callable[..., float]
 
     def __init__(self, warmup: int) -> None:
         self.n = 0  # accepted updates

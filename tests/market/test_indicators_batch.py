@@ -3,6 +3,7 @@ behaves as documented (rejected, counted, never a silently wrong number)."""
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,7 @@ import pytest
 from market import indicators as ind
 from market.data import Bar
 from market.indicators import batch
+from market.indicators.catalog import CATALOG, build
 from tests.market import ta_data
 from tests.market.test_indicators import close_only, hl, hlc, hlcv
 
@@ -169,3 +171,19 @@ def test_vwap_resets_at_new_york_session_from_bar_timestamps() -> None:
 def test_batch_refuses_arrays_of_different_length() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         batch.atr(np.ones(5), np.ones(4), np.ones(5))
+
+
+@pytest.mark.parametrize("kind", sorted(set(CATALOG) - {"vwap"}))
+def test_update_bar_feeds_the_fields_update_takes(kind) -> None:
+    """Every catalog indicator: update_bar(bar) == update(<the bar fields it names>)."""
+    s = ta_data.goog_replay()
+    by_bar, by_fields = build(kind), build(kind)
+    params = [p for p in inspect.signature(by_fields.update).parameters if p != "new_session"]
+    field = {"x": "close", "high": "high", "low": "low", "close": "close", "volume": "volume"}
+    ts = datetime(2015, 12, 24, 15, tzinfo=UTC)
+    for h, lo, c, v in zip(s.high, s.low, s.close, s.volume, strict=True):
+        bar = Bar("GOOG", ts, c, float(h), float(lo), float(c), float(v))
+        a = by_bar.update_bar(bar)
+        b = by_fields.update(*(float(getattr(bar, field[p])) for p in params))
+        assert a == b or (math.isnan(a) and math.isnan(b))
+    assert by_bar.ready and by_bar.snapshot() == by_fields.snapshot()
