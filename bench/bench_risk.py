@@ -69,11 +69,11 @@ def build(tmp: Path):
     for i in range(300):  # the day's finished orders
         req = bot.orders.new_request(contract(100 + i), Side.BUY, 1, intent=Intent.OPEN,
                                      limit_price=1.05, underlying="GOOG")
-        bot.orders.orders[req.client_order_id] = Order(req, START, OrderStatus.FILLED, 1)
+        bot.orders.track(Order(req, START, OrderStatus.FILLED, 1))
     for i in range(2):  # working entries
         req = bot.orders.new_request(contract(10 + i), Side.BUY, 1, intent=Intent.OPEN,
                                      limit_price=1.00, underlying="GOOG")
-        bot.orders.orders[req.client_order_id] = Order(req, START, OrderStatus.ACCEPTED)
+        bot.orders.track(Order(req, START, OrderStatus.ACCEPTED))
     bot.control.start_session("2015-12-24", bot.portfolio.equity(bot.market.quotes), START)
     return bot, clock, view
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from itertools import islice
 
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
 from bot.trading_control import TradingControl
-from brokers.orders import Fill, Intent, Order, OrderStatus
+from brokers.orders import Fill, Intent, Order
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Quote
@@ -25,7 +24,6 @@ from risk.journal import TradeJournal
 from risk.state import TradingState
 
 GreeksSource = Callable[[str], ContractGreeks | None]
-_TERMINAL = frozenset(s for s in OrderStatus if s.is_terminal)
 
 
 @dataclass
@@ -41,10 +39,10 @@ class AccountView:
     #: fetch); the view uses the lower of it and our own cash.
     reported_buying_power: float | None = None
     journal: TradeJournal = field(default_factory=TradeJournal)
-    _open: dict[str, Order] = field(default_factory=dict, repr=False)
-    _seen: int = 0
     _working: list[Order] | None = field(default=None, repr=False)
     _equity: float | None = field(default=None, repr=False)
+    _day: date | None = field(default=None, repr=False)
+    _checking: bool = field(default=False, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
     _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
 
@@ -61,7 +59,7 @@ class AccountView:
     @property
     def equity(self) -> float:
         """Marked at the liquidation side; computed once per risk check."""
-        if self._equity is None:
+        if self._equity is None or not self._checking:
             self._equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
         return self._equity
 
@@ -90,32 +88,19 @@ class AccountView:
         return self.portfolio.positions
 
     def begin_check(self) -> None:
-        self._working = None
-        self._equity = None
+        """Within one risk check nothing changes, so equity, the open orders and today's date
+        are computed at most once; outside a check every read is fresh."""
+        self._checking = True
+        self._working = self._equity = self._day = None
+
+    def end_check(self) -> None:
+        self._checking = False
+        self._working = self._equity = self._day = None
 
     def working_orders(self) -> Sequence[Order]:
-        """Open orders, from an index kept in step with the order book: orders are only ever
-        added to it, so new ones are read from its end; terminal ones are dropped. O(open
-        orders) rather than O(orders of the day), and once per risk check."""
-        if self._working is not None:
-            return self._working
-        book = self.orders.orders
-        added = len(book) - self._seen
-        if added < 0:
-            self._open = {}
-            added = len(book)
-        for order in islice(reversed(book.values()), added):
-            if order.status not in _TERMINAL:
-                self._open[order.client_order_id] = order
-        self._seen = len(book)
-        stale = [cid for cid, o in self._open.items()
-                 if o.status in _TERMINAL or book.get(cid) is not o]
-        for cid in stale:
-            del self._open[cid]
-            replacement = book.get(cid)
-            if replacement is not None and replacement.status not in _TERMINAL:
-                self._open[cid] = replacement
-        self._working = list(self._open.values())
+        """Open orders from the order manager's index, once per risk check."""
+        if self._working is None or not self._checking:
+            self._working = self.orders.open_orders()
         return self._working
 
     def open_trade_count(self) -> int:
@@ -138,7 +123,10 @@ class AccountView:
         return None if self.greeks_source is None else self.greeks_source(symbol)
 
     def _today(self) -> date:
-        return self.clock.now().astimezone(NEW_YORK).date()
+        """The New York date of now, once per risk check (time zone maths is not free)."""
+        if self._day is None or not self._checking:
+            self._day = self.clock.now().astimezone(NEW_YORK).date()
+        return self._day
 
     def session(self) -> Session | None:
         today = self._today()

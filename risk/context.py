@@ -54,8 +54,10 @@ class HeldPosition(Protocol):
 
 class RiskContext(Protocol):
     def begin_check(self) -> None:
-        """Called by the manager before each order: a view may cache what it computes for
-        the length of one check (nothing changes while the rules run)."""
+        """Called by the manager before each order: a view may cache what it computes until
+        `end_check` (nothing changes while the rules run)."""
+
+    def end_check(self) -> None: ...
 
     def now(self) -> datetime: ...
 

@@ -63,25 +63,29 @@ class RiskManager:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         resizes: list[Resize] = []
         ctx.begin_check()
-        exit_order = reduces_position(request, ctx)
-        for rule, entry_only in self._plan:
-            if entry_only and exit_order:
-                continue
-            decision = rule.check(request, ctx)
-            if isinstance(decision, Approve):
-                continue
-            if isinstance(decision, Reject):
-                return Verdict(request, decision, tuple(resizes))
-            if decision.quantity <= 0:
-                return Verdict(request, Reject(decision.rule, decision.reason), tuple(resizes))
-            if decision.quantity < request.quantity:
-                request = request.with_quantity(decision.quantity)
-                resizes.append(decision)
-        if self._stateful:
-            now = ctx.now()
-            for stateful in self._stateful:
-                stateful.on_approved(request, now)
-        return Verdict(request, None, tuple(resizes))
+        try:
+            exit_order = reduces_position(request, ctx)
+            for rule, entry_only in self._plan:
+                if entry_only and exit_order:
+                    continue
+                decision = rule.check(request, ctx)
+                if isinstance(decision, Approve):
+                    continue
+                if isinstance(decision, Reject):
+                    return Verdict(request, decision, tuple(resizes))
+                if decision.quantity <= 0:
+                    return Verdict(request, Reject(decision.rule, decision.reason),
+                                   tuple(resizes))
+                if decision.quantity < request.quantity:
+                    request = request.with_quantity(decision.quantity)
+                    resizes.append(decision)
+            if self._stateful:
+                now = ctx.now()
+                for stateful in self._stateful:
+                    stateful.on_approved(request, now)
+            return Verdict(request, None, tuple(resizes))
+        finally:
+            ctx.end_check()
 
     def rule(self, name: str) -> RiskRule:
         for rule in self.rules:

@@ -44,7 +44,6 @@ class GreeksLimit:
         return None if quote is None else ContractGreeks(1.0, 0.0, 0.0, 0.0, quote.mid)
 
     def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
-        totals = [0.0, 0.0, 0.0, 0.0]
         exposure: dict[str, int] = {}
         for sym, pos in ctx.positions().items():
             if pos.quantity:
@@ -52,15 +51,16 @@ class GreeksLimit:
         for order in working_entries(ctx):
             r = order.request
             exposure[r.symbol] = exposure.get(r.symbol, 0) + r.side.sign * order.remaining
+        delta = gamma = vega = theta = 0.0
         for sym, qty in exposure.items():
             g = self._greeks(sym, ctx)
             if g is None:
                 if self.limits.on_unknown == "reject":
-                    return totals, sym
+                    return [delta, gamma, vega, theta], sym
                 continue
-            for i, v in enumerate(dollar_greeks(g, qty, multiplier(sym))):
-                totals[i] += v
-        return totals, None
+            d, ga, v, t = dollar_greeks(g, qty, multiplier(sym))
+            delta, gamma, vega, theta = delta + d, gamma + ga, vega + v, theta + t
+        return [delta, gamma, vega, theta], None
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if not self.limits.enabled:

@@ -52,6 +52,9 @@ class FakeContext:
     def begin_check(self) -> None:
         pass
 
+    def end_check(self) -> None:
+        pass
+
     def now(self) -> datetime:
         return self.at
 
