@@ -13,28 +13,36 @@ import copy
 from collections.abc import Iterable
 from datetime import datetime
 
-from market.bars import BarAggregator
+from market.bars import BarAggregator, check_timeframes
 from market.calendar import ExchangeCalendar
 from market.data import Bar
 from market.indicators._base import Streaming
 from market.indicators.catalog import DEFAULT_SPECS, IndicatorSpec
+from market.patterns.candles import CandleScanner, CandleSignal
 
 
 class IndicatorRegistry:
-    """Keeps ``specs`` for each symbol (all symbols seen, or only ``symbols``)."""
+    """Keeps ``specs`` for each symbol (all symbols seen, or only ``symbols``), and TA-Lib's
+    candlestick patterns on ``candle_timeframes`` (61 recognizers per closed bar: about 0.1 ms,
+    so meant for underlyings, not for every contract of a chain)."""
 
     def __init__(self, calendar: ExchangeCalendar,
                  specs: Iterable[IndicatorSpec] = DEFAULT_SPECS,
-                 symbols: Iterable[str] | None = None) -> None:
+                 symbols: Iterable[str] | None = None,
+                 candle_timeframes: Iterable[str] = ()) -> None:
         self.specs = tuple(specs)
         keys = [s.key for s in self.specs]
         if len(set(keys)) != len(keys):
             raise ValueError(f"indicator keys must be unique, got {keys}")
-        self.timeframes = tuple(dict.fromkeys(tf for s in self.specs for tf in s.timeframes))
+        self.candle_timeframes = check_timeframes(candle_timeframes)
+        self.timeframes = tuple(dict.fromkeys(
+            [tf for s in self.specs for tf in s.timeframes] + list(self.candle_timeframes)))
         self.symbols = frozenset(symbols) if symbols is not None else None
         self.aggregator = BarAggregator(calendar, [tf for tf in self.timeframes if tf != "1m"])
         # symbol -> timeframe -> key -> indicator
         self._by_symbol: dict[str, dict[str, dict[str, Streaming]]] = {}
+        self._scanners: dict[tuple[str, str], CandleScanner] = {}
+        self._candles: dict[tuple[str, str], list[CandleSignal]] = {}
 
     # -- feeding -----------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> list[Bar]:
@@ -47,6 +55,8 @@ class IndicatorRegistry:
         frames = self._frames(bar.symbol)
         for indicator in frames.get("1m", {}).values():
             indicator.update_bar(bar)
+        if "1m" in self.candle_timeframes:
+            self._scan(bar)
         self._apply(closed)
         return closed
 
@@ -60,6 +70,15 @@ class IndicatorRegistry:
         for big in closed:
             for indicator in self._frames(big.symbol).get(big.timeframe, {}).values():
                 indicator.update_bar(big)
+            if big.timeframe in self.candle_timeframes:
+                self._scan(big)
+
+    def _scan(self, bar: Bar) -> None:
+        key = (bar.symbol, bar.timeframe)
+        scanner = self._scanners.get(key)
+        if scanner is None:
+            scanner = self._scanners[key] = CandleScanner()
+        self._candles[key] = scanner.update_bar(bar)
 
     def _frames(self, symbol: str) -> dict[str, dict[str, Streaming]]:
         frames = self._by_symbol.get(symbol)
@@ -92,6 +111,13 @@ class IndicatorRegistry:
         if not indicator.ready:
             return float("nan")
         return float(getattr(indicator, line))
+
+    def candles(self, symbol: str, timeframe: str) -> list[CandleSignal]:
+        """Candlestick patterns completed by the last closed bar (strongest first)."""
+        if timeframe not in self.candle_timeframes:
+            raise KeyError(f"candlestick patterns are not kept on {timeframe} "
+                           f"(candle_timeframes: {list(self.candle_timeframes)})")
+        return list(self._candles.get((symbol, timeframe), []))
 
     def snapshot(self, symbol: str) -> dict[str, dict[str, dict[str, float]]]:
         """Every output line of every indicator of ``symbol`` by timeframe and key."""

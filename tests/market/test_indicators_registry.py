@@ -116,3 +116,23 @@ def test_catalog_builds_every_kind_with_defaults():
     assert len(CATALOG) >= 27
     for kind in CATALOG:
         assert build(kind).name == kind
+
+
+def test_candlestick_patterns_per_closed_bar_equal_batch_on_resampled_bars(two_days):
+    from market.patterns.candles import recognize, signals
+
+    df, bars = two_days
+    reg = IndicatorRegistry(ExchangeCalendar(), SPECS, candle_timeframes=["5m"])
+    ref = resampled(df, "5min")
+    raw = recognize(*(ref[c].to_numpy(float) for c in ("open", "high", "low", "close")))
+    k = 0
+    hits = 0
+    for bar in bars:
+        if any(b.timeframe == "5m" for b in reg.on_bar(bar)):
+            got = reg.candles("X", "5m")
+            assert got == signals(raw, k)
+            hits += bool(got)
+            k += 1
+    assert k == len(ref) and hits > 10
+    with pytest.raises(KeyError, match="not kept on 15m"):
+        reg.candles("X", "15m")
