@@ -16,6 +16,7 @@ from bot.brackets import Bracket, BracketBook
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
 from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
+from bot.markouts import MarkoutTracker
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
@@ -83,6 +84,7 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.breaker = DailyLossBreaker(self.risk_config)
+        self.markouts = MarkoutTracker(self.orders.store)
         self.orders.fill_listeners.append(self._on_fill)
         if self.execution is None:
             self.execution = ExecutionManager(self.orders, self.market, self.clock,
@@ -110,6 +112,8 @@ class Engine:
         self.market.on_quote(quote)
         for venue in self.venues:
             venue.on_quote(quote)
+        if self.markouts.pending:
+            self.markouts.on_quote(quote)
         if self.portfolio.quantity(quote.symbol) != 0:
             self._watch_position(quote)
         for guarded in self.strategies:
@@ -250,6 +254,7 @@ class Engine:
 
     def _on_fill(self, fill: Fill, order: Order | None) -> None:
         self.summary.fills += 1
+        self.markouts.on_fill(fill)
         symbol = fill.symbol
         if self.portfolio.quantity(symbol) == 0:
             bracket = self.brackets.remove(symbol)

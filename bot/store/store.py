@@ -162,9 +162,10 @@ class Store:
     def record_markout(self, fill_id: str, minutes: int, mid: float) -> None:
         """The mid `minutes` after a fill (1 or 5): how the market moved against or for us."""
         column = {1: t.fills.c.mid_after_1m, 5: t.fills.c.mid_after_5m}[minutes]
-        with self._tx() as c:
-            c.execute(update(t.fills).where(t.fills.c.fill_id == fill_id).values(
-                {column: mid}))
+        if not self._conn.in_transaction():
+            self._conn.begin()  # buffered like signals: commits with the next order write
+        self._conn.execute(update(t.fills).where(t.fills.c.fill_id == fill_id).values(
+            {column: mid}))
 
     def load_fill_quality(self) -> list[dict[str, Any]]:
         """Fills joined with their order's NBBO at creation: the raw input of execution
