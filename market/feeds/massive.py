@@ -56,6 +56,10 @@ from market.feeds.massive_convert import (
 from market.instruments import OptionSymbol, is_option_symbol, underlying_of_root
 
 log = logging.getLogger(__name__)
+#: The websockets library logs every frame at DEBUG, the auth frame with the API key included;
+#: its logger for our sockets is pinned at INFO so a DEBUG daemon never writes the key.
+_WS_LOG = logging.getLogger(f"{__name__}.websockets")
+_WS_LOG.setLevel(logging.INFO)
 
 Event = Quote | Trade | Bar
 T = TypeVar("T")
@@ -294,7 +298,7 @@ class MassiveFeed:
             self._clients[market] = client
             received_before = self._received[market]
             try:
-                await client.connect(self._processor(market))
+                await client.connect(self._processor(market), logger=_WS_LOG)
                 reason = "closed by the server"
             except AuthError:
                 log.error("massive %s stream: authentication failed; check the API key "

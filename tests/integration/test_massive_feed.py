@@ -258,6 +258,22 @@ async def test_stream_authenticates_subscribes_and_turns_frames_into_events(
         await task
 
 
+async def test_the_key_never_reaches_the_logs_even_at_debug(fake: FakeMassive,
+                                                           caplog: Any) -> None:
+    caplog.set_level(logging.DEBUG)
+    feed = make_feed(fake, underlyings=["SPY"], option_symbols=[OPTION])
+    task = await streaming(fake, feed)
+    try:
+        await fake.send("stocks", [spy_trade()])
+        await until(lambda: feed.events.qsize() == 1)
+        await feed.fetch_chain("AAPL")
+    finally:
+        await feed.stop()
+        await task
+    assert "auth" in caplog.text.lower() or "subscrib" in caplog.text.lower()  # DEBUG was on
+    assert API_KEY not in caplog.text
+
+
 async def test_bad_frames_are_dropped_counted_and_logged_once(fake: FakeMassive,
                                                               caplog: Any) -> None:
     caplog.set_level(logging.WARNING)
