@@ -14,19 +14,9 @@ from market.bars import TIMEFRAMES
 from market.indicators._base import Streaming
 from market.indicators.bands import ATR, Bollinger, Donchian, Keltner
 from market.indicators.levels import SupportResistance
-from market.indicators.momentum import (
-    CCI,
-    MACD,
-    MFI,
-    ROC,
-    RSI,
-    CutlerRSI,
-    Momentum,
-    Stochastic,
-    StochRSI,
-    WilliamsR,
-)
+from market.indicators.momentum import MACD, ROC, RSI, CutlerRSI, Momentum
 from market.indicators.moving import DEMA, EMA, SMA, TEMA, WMA
+from market.indicators.oscillators import CCI, MFI, Stochastic, StochRSI, WilliamsR
 from market.indicators.trend import ADX, Ichimoku, ParabolicSAR, Supertrend
 from market.indicators.volume import OBV, VWAP, RelativeVolume
 
