@@ -162,6 +162,8 @@ class Daemon:
                 delay = due - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+                elif i % YIELD_EVERY == 0:  # behind schedule: still let Telegram/HTTP run
+                    await asyncio.sleep(0)
             elif i % YIELD_EVERY == 0:
                 await asyncio.sleep(0)
             clock.advance_to(event.ts)
