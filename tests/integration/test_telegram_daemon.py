@@ -16,6 +16,11 @@ import pytest
 from bot.daemon import Daemon
 from bot.logging_setup import configure_logging
 from bot.telegram import TelegramService
+from bot.telegram.format import short_symbol
+from bot.wiring import Bot
+from brokers.orders import Intent, OrderRequest, OrderStatus, Side
+from market.data import Quote
+from market.instruments import is_option_symbol
 from risk.state import TradingState
 from tests.conftest import make_settings
 from tests.integration.fakes.telegram import FakeBotAPI
@@ -35,6 +40,20 @@ pytestmark = [pytest.mark.integration,
 
 # Brackets far away, so the positions the strategy opens stay open until someone flattens.
 HOLDING_SCALPER = {"scalping": {"target_pct": 5.0, "stop_pct": 0.9, "time_stop": "PT3H"}}
+# Recorded quotes are released at the minute's end: the test's own entry skips the freshness and
+# liquidity screens (the state gate and the sizing limits stay on).
+QUIET_RISK = {"disabled_rules": ["volume", "open_interest", "duplicate_order", "spread",
+                                 "zero_dte_cutoff", "stale_quote"]}
+
+
+def liquid_quote(bot: Bot) -> Quote | None:
+    return next((q for q in bot.market.quotes.values() if is_option_symbol(q.symbol)
+                 and 1.0 <= q.bid < q.ask <= min(q.bid + 0.5, 20.0) and q.ask_size >= 2), None)
+
+
+def entry(bot: Bot, symbol: str, ask: float) -> OrderRequest:
+    return bot.orders.new_request(symbol, Side.BUY, 2, intent=Intent.OPEN, limit_price=ask,
+                                  underlying="GOOG", reason="e2e entry")
 
 
 async def eventually(check: Callable[[], Any], within: float = 20.0) -> Any:
@@ -54,7 +73,7 @@ def telegram_of(daemon: Daemon) -> TelegramService:
 async def test_a_scripted_conversation_steers_the_trading_daemon(
         fake: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
     settings = make_settings(tmp_path, replay={"speed": 600}, strategies=HOLDING_SCALPER,
-                             telegram=telegram_config(fake))
+                             risk=QUIET_RISK, telegram=telegram_config(fake))
     daemon = Daemon(settings)
     bot = daemon.bot
     run = asyncio.create_task(daemon.run())
@@ -71,18 +90,23 @@ async def test_a_scripted_conversation_steers_the_trading_daemon(
         assert not bot.store.get_state("paused", False)
         assert "<b>ACTIVE</b>" in (await ask(fake, "/status", VIEWER))["text"]
 
-        # The strategy opens positions from the recorded day.
+        # A position opens on a recorded quote, through risk, the store and the paper venue
+        # (sent by the test, so it does not hang on when the strategy's entries fill).
+        quote = await eventually(lambda: liquid_quote(bot))
+        bot.orders.submit(entry(bot, quote.symbol, quote.ask))
         held = await eventually(lambda: bot.portfolio.open_positions())
         ledger = {p.symbol: p.quantity for p in await bot.broker.fetch_positions()}
         assert ledger == {p.symbol: p.quantity for p in held}
-        assert "Positions" in (await ask(fake, "/positions", VIEWER))["text"]
+        assert short_symbol(quote.symbol) in (await ask(fake, "/positions", VIEWER))["text"]
 
-        # A trader pauses: the next signals are denied in the store.
+        # A trader pauses: entries are denied, and the store says why.
         assert "Entries paused" in (await ask(fake, "/pause", TRADER))["text"]
         assert bot.store.get_state("paused") is True
-        await eventually(lambda: any(
-            o.status.value == "denied" and "paused" in o.status_reason
-            for o in bot.store.load_orders()))
+        denied = bot.orders.submit(entry(bot, quote.symbol, quote.ask))
+        assert denied.status is OrderStatus.DENIED
+        stored = next(o for o in bot.store.load_orders()
+                      if o.client_order_id == denied.client_order_id)
+        assert stored.status is OrderStatus.DENIED and "entries are paused" in stored.status_reason
 
         # The trader flattens, confirming with the button; the paper ledger goes flat.
         prompt = await ask(fake, "/flatten", TRADER)
@@ -143,9 +167,24 @@ async def test_daemon_trades_without_telegram_when_the_token_is_refused(
     finally:
         root.handlers[:], _ = saved
         root.setLevel(saved[1])
-    assert daemon.summary is not None and daemon.summary["fills"] > 0  # it traded the day
+    assert daemon.summary is not None and daemon.summary["signals"] > 0  # it traded the day
     assert telegram_of(daemon).status.startswith("off: the Bot API refused the token")
     err = capfd.readouterr().err
     assert "Telegram is off: the Bot API refused the token (401 Unauthorized)" in err
     assert "getMe" in err  # httpx did log the request …
     assert TOKEN not in err and TOKEN.split(":")[1] not in err  # … with the token redacted
+
+
+async def test_the_day_ends_with_its_summary_and_a_goodbye(
+        fake: FakeBotAPI, tmp_path: Path) -> None:  # noqa: F811
+    settings = make_settings(tmp_path, replay={"speed": 3000}, telegram=telegram_config(fake))
+    daemon = Daemon(settings)
+    assert await asyncio.wait_for(daemon.run(), 60) == 0
+    summary = daemon.summary
+    assert summary is not None
+    texts = [m["text"] for m in fake.sent if m["kind"] == "message"]
+    closing = next(t for t in texts if "Session closed" in t)
+    assert f"net {summary['net_pnl']:+,.2f} after costs" in closing
+    assert f"{summary['fills']} fills" in closing
+    assert any(t.startswith("🔴") and "TradeFly stopping: 0 open positions" in t
+               for t in texts)  # the replay ended by itself: no stop reason
