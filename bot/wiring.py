@@ -6,6 +6,7 @@ Only the injected parts differ between modes: the clock, the feed and the broker
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from bot.account_view import AccountView
@@ -25,6 +26,7 @@ from market.calendar import ExchangeCalendar
 from market.clock import Clock
 from market.state import MarketState
 from risk.manager import RiskManager
+from risk.quote_greeks import QuoteGreeks
 from risk.rules import build_rules
 from strategies.guard import GuardedStrategy
 from strategies.registry import build_strategies
@@ -81,7 +83,11 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     ids = ClientIdGenerator(settings.orders.client_id_prefix, clock, run_tag)
     orders = OrderManager(store, broker, risk, portfolio, clock, ids, bus, metrics)
     calendar = calendar or ExchangeCalendar()
-    orders.ctx = AccountView(clock, portfolio, market, control, orders, calendar=calendar)
+    greeks = settings.risk.greeks
+    greeks_source = QuoteGreeks(market, clock, calendar, greeks.rate, greeks.dividend_yield,
+                                timedelta(seconds=greeks.max_age_seconds))
+    orders.ctx = AccountView(clock, portfolio, market, control, orders, calendar=calendar,
+                             greeks_source=greeks_source)
     strategies = [GuardedStrategy(s) for s in build_strategies(settings.strategies, market, clock)]
     for guarded, (_name, raw) in zip(strategies, settings.strategies.items(), strict=True):
         guarded.enabled = bool(raw.get("enabled", True))

@@ -58,6 +58,13 @@ class GreeksLimits(_Section):
     on_unknown: Literal["reject", "ignore"] = Field(
         "reject", description="When a limit is on and a contract's Greeks are unknown: reject "
         "the entry (safe) or leave that contract out of the sums.")
+    rate: float = Field(0.0, ge=-0.05, le=0.5, description="Risk-free rate (continuous) for "
+                        "the implied volatility and Greeks computed from quotes.")
+    dividend_yield: float = Field(0.0, ge=0, le=0.5, description="Continuous dividend yield "
+                                  "of the underlyings, for the same computation.")
+    max_age_seconds: float = Field(
+        30.0, gt=0, description="A contract's Greeks are recomputed from its quote at most "
+        "this often.")
 
     @property
     def enabled(self) -> bool:

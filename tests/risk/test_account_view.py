@@ -87,3 +87,21 @@ def test_journal_is_rebuilt_from_stored_fills_after_a_restart(tmp_path):
     assert streak.losses == 3 and streak.last_loss_at == START + timedelta(minutes=2)
     assert view_of(again).premium_opened_today() == 3_000.0
     again.close()
+
+
+def test_greeks_limit_works_in_the_bot_with_greeks_from_quotes(tmp_path):
+    from market.data import Quote
+
+    settings = make_settings(tmp_path, strategies={},
+                             risk={"greeks": {"max_abs_delta_dollars": 150_000}})
+    clock = SimClock(START)
+    bot = build_bot(settings, clock, run_tag="g")
+    bot.engine.on_event(Quote("GOOG", clock.now(), 749.9, 750.1, 100, 100))
+    liven(bot, clock, CALL)  # 750 strike, a week out, 9.95 mid: delta about 0.5
+    order = bot.orders.submit(bot.orders.new_request(CALL, Side.BUY, 5, intent=Intent.OPEN,
+                                                     limit_price=10.00))
+    # Each contract adds about 0.5 x 100 x 750 = 37,500 delta dollars: 3 fit under 150,000.
+    assert order.status is OrderStatus.FILLED and order.request.quantity in (3, 4)
+    decisions = bot.store.load_risk_decisions(5)
+    assert any(d["rule"] == "greeks" and d["decision"] == "resize" for d in decisions)
+    bot.close()
