@@ -11,6 +11,7 @@ from bot.control import (
     AccessList,
     Actor,
     ControlAPI,
+    Outcome,
     Role,
     Status,
     restore_strategy_switches,
@@ -83,6 +84,11 @@ def open_position(bot: Bot, clock: SimClock, symbol: str, qty: int, ask: float) 
     assert bot.portfolio.quantity(symbol) == qty
 
 
+def token_of(outcome: Outcome) -> str:
+    assert outcome.status is Status.CONFIRM and outcome.token, outcome
+    return outcome.token
+
+
 def audit(bot: Bot) -> list[dict]:
     return list(reversed(bot.store.load_audit()))
 
@@ -153,14 +159,14 @@ def test_flatten_asks_first_then_closes_through_risk_and_the_order_manager(
     assert ask.status is Status.CONFIRM and ask.token
     assert CALL in ask.message and PUT not in ask.message
     assert mem_bot.portfolio.quantity(CALL) == 2  # nothing happened yet
-    done = api.confirm(TRADER, ask.token)
+    done = api.confirm(TRADER, token_of(ask))
     assert done.ok, done.message
     assert mem_bot.portfolio.quantity(CALL) == 0 and mem_bot.portfolio.quantity(PUT) == 1
     exit_order = mem_bot.store.load_orders()[-1]
     assert exit_order.request.intent is Intent.CLOSE and exit_order.request.side is Side.SELL
     assert "flatten by test:2 (tom)" in exit_order.request.reason
     # A used token is spent.
-    assert api.confirm(TRADER, ask.token).status is Status.FAILED
+    assert api.confirm(TRADER, token_of(ask)).status is Status.FAILED
 
 
 def test_flatten_with_nothing_open_needs_no_confirmation(api: ControlAPI) -> None:
@@ -172,16 +178,16 @@ def test_only_the_requester_can_confirm_and_confirmations_expire(
         api: ControlAPI, mem_bot: Bot, sim_clock: SimClock, ticker: Ticker) -> None:
     open_position(mem_bot, sim_clock, CALL, 1, 2.0)
     ask = api.execute(TRADER, "flatten")
-    other = api.confirm(ADMIN, ask.token)
+    other = api.confirm(ADMIN, token_of(ask))
     assert other.status is Status.DENIED and "Only the person" in other.message
     assert mem_bot.portfolio.quantity(CALL) == 1
     ticker.now += 31
-    late = api.confirm(TRADER, ask.token)
+    late = api.confirm(TRADER, token_of(ask))
     assert late.status is Status.FAILED and "expired" in late.message
     assert mem_bot.portfolio.quantity(CALL) == 1
     cancelled = api.execute(TRADER, "flatten")
-    assert api.cancel(TRADER, cancelled.token).ok
-    assert api.confirm(TRADER, cancelled.token).status is Status.FAILED
+    assert api.cancel(TRADER, token_of(cancelled)).ok
+    assert api.confirm(TRADER, token_of(cancelled)).status is Status.FAILED
     assert mem_bot.portfolio.quantity(CALL) == 1
 
 
@@ -191,7 +197,7 @@ def test_kill_halts_flattens_and_only_an_admin_resumes_with_confirmation(
     assert api.execute(TRADER, "kill").status is Status.DENIED
     ask = api.execute(ADMIN, "kill")
     assert ask.status is Status.CONFIRM
-    assert api.confirm(ADMIN, ask.token).ok
+    assert api.confirm(ADMIN, token_of(ask)).ok
     assert mem_bot.control.state is TradingState.HALTED
     assert mem_bot.store.get_state("state") == "halted"
     assert mem_bot.portfolio.quantity(CALL) == 0
@@ -204,7 +210,7 @@ def test_kill_halts_flattens_and_only_an_admin_resumes_with_confirmation(
     resume = api.execute(ADMIN, "resume")
     assert resume.status is Status.CONFIRM and "halted" in resume.message
     assert mem_bot.control.state is TradingState.HALTED
-    assert api.confirm(ADMIN, resume.token).ok
+    assert api.confirm(ADMIN, token_of(resume)).ok
     assert mem_bot.control.state is TradingState.ACTIVE
 
 
