@@ -65,7 +65,7 @@ async def _alpaca(tmp_path: Path) -> AsyncIterator[Venue]:
     fake = await FakeAlpaca().start()
     clock = sim_clock()
     broker = AlpacaBroker(AlpacaConfig(api_key=KEY, secret_key=SECRET, trading_url=fake.url,
-                                       stream_url=fake.stream_url, timeout_seconds=0.5,
+                                       stream_url=fake.stream_url, timeout_seconds=2.0,
                                        retry_initial_seconds=0.01), clock)
     bot = bot_for(broker, tmp_path, clock)
     await broker.connect()

@@ -21,7 +21,7 @@ async def data() -> AsyncIterator[tuple[AlpacaMarketData, FakeAlpaca]]:
     config = AlpacaConfig(api_key=KEY, secret_key=SECRET, trading_url=fake.url,
                           data_url=fake.url,
                           option_stream_url=f"ws://127.0.0.1:{fake.port}/v1beta1/indicative",
-                          timeout_seconds=0.5, retry_initial_seconds=0.01)
+                          timeout_seconds=2.0, retry_initial_seconds=0.01)
     client = AlpacaMarketData(config)
     yield client, fake
     await client.close()
