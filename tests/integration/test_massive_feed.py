@@ -169,11 +169,13 @@ async def test_an_outage_ends_in_a_clear_error_without_the_key(fake: FakeMassive
 
 
 async def test_read_timeouts_are_retried(fake: FakeMassive) -> None:
-    fake.stall("/v2/aggs/", 1.5, times=3)  # each beyond the 1 s read timeout
+    fake.stall("/v2/aggs/", 0.6, times=3)  # each beyond the 0.3 s read timeout
 
-    bars = await make_feed(fake).fetch_bars("AAPL", 1, "day", date(2005, 4, 1), date(2005, 4, 4))
+    feed = make_feed(fake, read_timeout_seconds=0.3)
+    bars = await feed.fetch_bars("AAPL", 1, "day", date(2005, 4, 1), date(2005, 4, 4))
 
     assert len(bars) == 2
+    assert len(fake.requests) == 4  # 3 timed out (1 call attempt = 1 + 2 quick retries), then 1
 
 
 async def test_refusals_are_not_retried(fake: FakeMassive) -> None:

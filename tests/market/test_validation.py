@@ -23,7 +23,7 @@ edgy = st.sampled_from([math.nan, math.inf, -math.inf, -1.0, -0.5, 0.0, 0.5, 1.0
 NAMES = ("last", "volume", "delta", "gamma", "implied_volatility", "iv_rank", "theta")
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(bid=edgy, ask=edgy, und=edgy, is_call=st.booleans(),
        optional=st.dictionaries(st.sampled_from(NAMES), edgy))
 def test_scalar_and_vector_rules_agree(bid: float, ask: float, und: float, is_call: bool,
