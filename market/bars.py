@@ -11,6 +11,8 @@ Rules (each one tested in tests/market/test_bars.py):
 - Minutes outside the regular session are not aggregated (counted as ``outside_session``).
 - Bad bars (non-finite, high < low, open/close outside the range, negative volume) are dropped,
   counted by reason and logged once per reason; they never enter a larger bar.
+
+``ChainMinuteBars`` builds the per-minute arrays the chain indicator engine takes.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
+
 from market.calendar import ExchangeCalendar, Session
-from market.data import Bar, Trade
+from market.data import Bar, Quote, Trade, quote_problem
 
 log = logging.getLogger(__name__)
 
@@ -197,3 +201,60 @@ class BarAggregator:
         elapsed = -((session.open - close_ts) // ONE_MINUTE)  # whole minutes since the open, ceil
         end = session.open + timedelta(minutes=-(-elapsed // minutes) * minutes)
         return min(end, session.close)
+
+
+class ChainMinuteBars:
+    """One bar per contract per minute, as arrays, for ``market.indicators.chain``.
+
+    The price is the quote mid (options trade rarely; their quotes move every minute); trades
+    only add volume. A contract with no valid quote in the minute gets a flat bar at its last
+    mid and volume 0; one never quoted yet gets NaN (the chain engine keeps it cold). Bad
+    quotes (``quote_problem``) are dropped and counted; symbols outside the chain are counted.
+    """
+
+    def __init__(self, symbols: Iterable[str]) -> None:
+        self.symbols = list(symbols)
+        self.index = {s: i for i, s in enumerate(self.symbols)}
+        n = len(self.symbols)
+        self.last = np.full(n, np.nan)
+        self._open = np.full(n, np.nan)
+        self._high = np.full(n, np.nan)
+        self._low = np.full(n, np.nan)
+        self._volume = np.zeros(n)
+        self.dropped: Counter[str] = Counter()
+
+    def on_quote(self, quote: Quote) -> None:
+        i = self.index.get(quote.symbol)
+        if i is None:
+            self.dropped["not_in_chain"] += 1
+            return
+        problem = quote_problem(quote)
+        if problem is not None:
+            self.dropped[problem] += 1
+            return
+        mid = (quote.bid + quote.ask) / 2.0
+        if self._open[i] != self._open[i]:  # first quote of the minute
+            self._open[i] = self._high[i] = self._low[i] = mid
+        else:
+            if mid > self._high[i]:
+                self._high[i] = mid
+            if mid < self._low[i]:
+                self._low[i] = mid
+        self.last[i] = mid
+
+    def on_trade(self, trade: Trade) -> None:
+        i = self.index.get(trade.symbol)
+        if i is None or not trade.size >= 0:
+            self.dropped["not_in_chain" if i is None else "bad_trade"] += 1
+            return
+        self._volume[i] += trade.size
+
+    def close_minute(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(open, high, low, close, volume) of every contract for the minute just ended."""
+        fresh = self._open == self._open
+        last = self.last.copy()
+        bars = (np.where(fresh, self._open, last), np.where(fresh, self._high, last),
+                np.where(fresh, self._low, last), last, self._volume.copy())
+        self._open[:] = self._high[:] = self._low[:] = np.nan
+        self._volume[:] = 0.0
+        return bars

@@ -158,7 +158,7 @@ class VOscillators(Vec):
 
 
 class ChainIndicators:
-    """Twenty-one indicators (30 output lines) for ``size`` series, advanced together."""
+    """Twenty-one indicators (28 output lines) for ``size`` series, advanced together."""
 
     def __init__(self, size: int) -> None:
         self.size = size
