@@ -139,7 +139,10 @@ class AlpacaBroker:
     # -- orders ---------------------------------------------------------------------------
     def submit(self, order: Order) -> None:
         req = order.request
-        vendor = amap.order_request(req, options=is_option_symbol(req.symbol))
+        try:
+            vendor = amap.order_request(req, options=is_option_symbol(req.symbol))
+        except ValueError as exc:  # alpaca-py's own validation (pydantic): never sent
+            raise OrderRejected(f"alpaca refused the request shape: {exc}") from exc
         self._submits[req.client_order_id] = self._spawn(
             self._submit(req.client_order_id, vendor, req.underlying))
 
@@ -294,7 +297,9 @@ class AlpacaBroker:
         self.connected.set()
         if self._connections > 1:
             log.warning("alpaca trade-updates stream reconnected; replaying missed events")
-            self._spawn(self._catch_up(list(self._broker_ids), reason="after stream reconnect"))
+            working = [cid for cid in self._broker_ids
+                       if not (self._status.get(cid) or OrderStatus.NEW).is_terminal]
+            self._spawn(self._catch_up(working, reason="after stream reconnect"))
 
     async def _catch_up(self, cids: list[str], *, reason: str) -> None:
         """Replay fills since we started and refresh statuses: what a dropped stream hid."""

@@ -29,7 +29,7 @@ from tests.integration.broker_helpers import (
     stored_positions,
     until,
 )
-from tests.integration.fakes.ib import FakeTws
+from tests.integration.fakes.ib import FakeOrder, FakeTws
 
 pytestmark = pytest.mark.integration
 OTHER = "AAPL250620C00110000"
@@ -184,11 +184,13 @@ async def test_planned_downtime_sends_nothing_and_reconnects_after(venue, fake) 
 
 async def test_external_orders_and_positions_are_reported(venue, fake) -> None:
     broker, bot, _ = venue
-    fake.fill_on_place = False
     contract = fake.contracts["AAPL  250620C00110000"]
     fake.positions[contract.con_id] = (contract, 4.0, 250.0)
+    manual = FakeOrder(0, 777, contract, "SELL", 1, "LMT", 3.0, "DAY", "", 0)  # typed in TWS
+    fake.orders[-1] = manual
     report = await reconcile(bot.store, broker, bot.orders, bot.portfolio)
     assert any(OTHER in line and "broker 4" in line for line in report.position_differences)
+    assert any("ib-777" in line and OTHER in line for line in report.external_orders)
     assert (await broker.fetch_positions())[0].average_price == pytest.approx(2.5)
 
 
