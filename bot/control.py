@@ -7,7 +7,9 @@ refused and unknown ones. Channels only translate: they turn a message or a clic
 `Actor` and a command, and an `Outcome` back into text.
 
 Every action goes through the same objects the engine uses (TradingControl, Engine.flatten and
-so the risk manager and order manager), so nothing typed on a phone can bypass risk.
+so the risk manager and order manager), so nothing typed on a phone can bypass risk. Like the
+engine, the API is synchronous and must be called from the event loop's thread (a handler, an
+`async def` endpoint), never from a worker thread.
 """
 
 from __future__ import annotations
@@ -112,8 +114,8 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
     CommandSpec("pause", Role.TRADER, "stop new entries; exits and brackets go on"),
     CommandSpec("resume", Role.TRADER, "allow entries again (after a breaker or a kill: "
                 "admin, confirmed)"),
-    CommandSpec("flatten", Role.TRADER, "close every position, or one", "[SYMBOL]",
-                confirm=True),
+    CommandSpec("flatten", Role.TRADER, "close every position, one contract, or every "
+                "contract of an underlying", "[SYMBOL]", confirm=True),
     CommandSpec("kill", Role.ADMIN, "HALT: cancel entries, flatten all, no new entries until "
                 "an admin resumes", confirm=True),
 )}
@@ -301,9 +303,10 @@ class ControlAPI:
 
     def _prompt(self, command: str, args: tuple[str, ...]) -> str | None:
         bot = self.bot
-        held = [p for p in bot.portfolio.open_positions() if not args or p.symbol == args[0]]
+        target = args[0] if args else None
+        held = [p for p in bot.portfolio.open_positions() if _covers(target, p.symbol)]
         entries = [o for o in bot.orders.open_orders() if o.request.intent is Intent.OPEN
-                   and (not args or o.request.symbol == args[0])]
+                   and _covers(target, o.request.symbol)]
         what = ", ".join(f"{p.quantity:+d} {p.symbol}" for p in held) or "no positions"
         if command == "flatten":
             if not held and not entries:
@@ -354,10 +357,18 @@ class ControlAPI:
         return "Entries resumed."
 
     def _flatten(self, actor: Actor, args: tuple[str, ...]) -> str:
-        symbol = args[0] if args else None
-        orders = self.bot.engine.flatten(f"flatten by {actor.label}", symbol)
+        bot, target = self.bot, args[0] if args else None
+        reason = f"flatten by {actor.label}"
+        if target is None:
+            orders = bot.engine.flatten(reason)
+        else:  # one contract, or every contract of an underlying
+            symbols = {p.symbol for p in bot.portfolio.open_positions()} | {
+                o.request.symbol for o in bot.orders.open_orders()
+                if o.request.intent is Intent.OPEN}
+            orders = [o for sym in sorted(symbols) if _covers(target, sym)
+                      for o in bot.engine.flatten(reason, sym)]
         if not orders:
-            return f"Nothing to flatten{' in ' + symbol if symbol else ''}."
+            return f"Nothing to flatten{' in ' + target if target else ''}."
         parts = [f"{o.request.side} {o.request.quantity} {o.request.symbol}: {o.status.value}"
                  for o in orders]
         return "Flatten sent: " + "; ".join(parts) + "."
@@ -402,6 +413,17 @@ def _normalize_symbol(text: str) -> str:
         return OptionSymbol.parse(text).occ
     except ValueError:
         return text.upper()
+
+
+def _covers(target: str | None, symbol: str) -> bool:
+    """Whether `/flatten TARGET` applies to `symbol`: no target, the contract itself, or
+    its underlying (`/flatten GOOG` closes every GOOG option)."""
+    if target is None or symbol == target:
+        return True
+    try:
+        return OptionSymbol.parse(symbol).underlying == target
+    except ValueError:
+        return False
 
 
 def restore_strategy_switches(bot: Bot) -> list[str]:

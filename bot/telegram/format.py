@@ -27,6 +27,7 @@ from market.calendar import NEW_YORK
 from market.instruments import OptionSymbol
 
 TRUNCATE = 3900
+MAX_REPORT_ROWS = 30  # a day of scalping fits; older rows are counted, not listed
 
 
 def short_symbol(symbol: str) -> str:
@@ -167,8 +168,10 @@ def fmt_help(commands: list[CommandSpec]) -> str:
 
 def fmt_report(v: ReportView) -> str:
     lines = [f"<b>Report {escape(v.day)}</b>: {len(v.trades)} trades, net {_money(v.pnl.net)}"]
-    rows = []
-    for t in v.trades:
+    shown = v.trades[-MAX_REPORT_ROWS:]
+    rows = [] if len(shown) == len(v.trades) else [
+        f"… {len(v.trades) - len(shown)} earlier trades"]
+    for t in shown:
         exit_ = "open" if t.exit_price is None else f"{t.exit_price:.2f}"
         rows.append(f"{_t(t.opened_at)[:5]} {short_symbol(t.symbol):<16}{t.quantity:>+3d} "
                     f"{t.entry_price:.2f}→{exit_} {t.pnl:+.2f}")

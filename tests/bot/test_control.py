@@ -307,3 +307,21 @@ def test_report_renders_a_png_chart(api: ControlAPI, mem_bot: Bot,
     assert len(report.trades) == 1 and report.trades[0].exit_price is None
     png = render_equity_png(report)
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 5000
+
+
+def test_flatten_an_underlying_closes_each_of_its_contracts_only(
+        api: ControlAPI, mem_bot: Bot, sim_clock: SimClock) -> None:
+    other = "AAPL151224C00110000"
+    open_position(mem_bot, sim_clock, CALL, 1, 2.0)
+    open_position(mem_bot, sim_clock, PUT, 2, 3.0)
+    quote(mem_bot, sim_clock, other, 0.9, 1.0)
+    req = mem_bot.orders.new_request(other, Side.BUY, 1, intent=Intent.OPEN, limit_price=1.0,
+                                     underlying="AAPL")
+    mem_bot.orders.submit(req)
+    assert mem_bot.portfolio.quantity(other) == 1
+    ask = api.execute(TRADER, "flatten", ["goog"])
+    assert CALL in ask.message and PUT in ask.message and other not in ask.message
+    done = api.confirm(TRADER, token_of(ask))
+    assert done.ok and done.message.count("filled") == 2
+    assert mem_bot.portfolio.quantity(CALL) == mem_bot.portfolio.quantity(PUT) == 0
+    assert mem_bot.portfolio.quantity(other) == 1

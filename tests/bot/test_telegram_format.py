@@ -75,6 +75,7 @@ def test_signals_show_what_became_of_them(bot: Bot, clock: SimClock) -> None:
 def test_help_and_refusals(bot: Bot) -> None:
     api = ControlAPI(bot)
     helptext = show(api, "help")
-    assert "/flatten [SYMBOL] — close every position, or one (asks to confirm)" in helptext
+    assert "/flatten [SYMBOL] — close every position, one contract, or every contract of an " \
+           "underlying (asks to confirm)" in helptext
     assert "/kill" not in helptext
     assert show(api, "kill").startswith("🚫 /kill needs the admin role; you are trader.")
