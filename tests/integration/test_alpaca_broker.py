@@ -275,3 +275,19 @@ async def test_cancel_requested_just_before_close_still_reaches_alpaca(fake, tmp
     bot.close()
     venue_order = fake.by_client_id(order.client_order_id)
     assert venue_order is not None and venue_order["status"] == "canceled"
+
+
+async def test_cancel_all_and_alpacas_own_flatten(venue, fake) -> None:
+    broker, bot = venue
+    fake.fill_on_submit = False
+    working = [buy(bot), buy(bot)]
+    await until(lambda: all(o.status is OrderStatus.ACCEPTED for o in working))
+    assert await broker.cancel_all() == 2
+    await until(lambda: all(o.status is OrderStatus.CANCELLED for o in working))
+    fake.positions[OPTION] = (3, 1.0)
+    fake.positions["AAPL250620P00090000"] = (-1, 2.0)
+    closing = await broker.close_position(OPTION, 1)
+    assert (closing.side, closing.quantity) == (Side.SELL, 1)
+    assert fake.positions[OPTION][0] == 2
+    assert await broker.close_all_positions() == 2
+    assert await broker.fetch_positions() == []

@@ -232,6 +232,9 @@ class FakeAlpaca:
         if (method, path) == ("GET", "/v2/positions"):
             return web.json_response([self._position(s) for s, (n, _) in self.positions.items()
                                       if n != 0])
+        if method == "DELETE" and path.startswith("/v2/positions"):
+            return await self._close_positions(path.removeprefix("/v2/positions").strip("/"),
+                                               q.get("qty"))
         if (method, path) == ("GET", "/v2/account/activities/FILL"):
             return web.json_response(self._activities(q.get("after"), q.get("page_token"),
                                                       int(q.get("page_size", "100"))))
@@ -288,6 +291,22 @@ class FakeAlpaca:
         order.update(status="replaced", replaced_by=new["id"], replaced_at=_now())
         await self._broadcast({"event": "replaced", "order": order, "timestamp": _now()})
         return web.json_response(new)
+
+    async def _close_positions(self, symbol: str, qty: str | None) -> web.Response:
+        """Alpaca's own flatten: a market order against each position, filled at once."""
+        closed = []
+        for sym, (held, _cost) in list(self.positions.items()):
+            if held == 0 or (symbol and sym != symbol):
+                continue
+            size = int(float(qty)) if qty else abs(held)
+            order = self._create({"symbol": sym, "side": "sell" if held > 0 else "buy",
+                                  "qty": size, "type": "market", "time_in_force": "day"})
+            await self.fill(order, size, self.fill_price or 1.0)
+            closed.append({"symbol": sym, "status": 200, "body": order})
+        if symbol:
+            return (web.json_response(closed[0]["body"]) if closed
+                    else _error(404, 40410000, "position does not exist"))
+        return web.json_response(closed, status=207)
 
     async def _cancel(self, order: dict[str, Any]) -> None:
         order.update(status="canceled", canceled_at=_now(), updated_at=_now())
