@@ -89,6 +89,9 @@ class OrdersConfig(Section):
         15, ge=0, description="No new entries this close to the close.")
     cancel_open_orders_on_shutdown: bool = Field(
         True, description="On SIGTERM, cancel working orders (else leave them at the broker).")
+    reconcile_interval_seconds: float = Field(
+        60.0, gt=0, description="How often a running daemon compares its orders, fills and "
+        "positions with the broker's (positions changed outside the bot are caught here).")
 
 
 class HttpConfig(Section):

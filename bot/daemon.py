@@ -173,11 +173,20 @@ class Daemon:
         print_summary(self.summary)
 
     async def _timer(self) -> None:
+        bot = self.bot
+        every = self.settings.orders.reconcile_interval_seconds
+        next_reconcile = time.monotonic() + every
         while not self._stop.is_set():
             await asyncio.sleep(1.0)
-            self.bot.engine.on_timer(self.clock.now())
-            if not self.bot.orders.store_healthy:
-                self.bot.orders.retry_store()
+            bot.engine.on_timer(self.clock.now())
+            if not bot.orders.store_healthy:
+                bot.orders.retry_store()
+            if time.monotonic() >= next_reconcile:
+                next_reconcile = time.monotonic() + every
+                try:
+                    await reconcile(bot.store, bot.broker, bot.orders, bot.portfolio)
+                except Exception:
+                    log.exception("periodic reconciliation failed; retrying next interval")
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0

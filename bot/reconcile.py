@@ -17,7 +17,7 @@ from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
 from bot.store.store import Store
 from brokers.base import Broker, BrokerError
-from brokers.orders import Order, OrderRequest, OrderStatus, OrderUpdate
+from brokers.orders import Fill, Order, OrderRequest, OrderStatus, OrderUpdate, Side
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,7 @@ async def reconcile(store: Store, broker: Broker, orders: OrderManager,
     for order in list(orders.open_orders()):
         await _reconcile_order(order, broker, orders, report)
     await _adopt_external(broker, orders, report)
-    for bp in await broker.fetch_positions():
-        ours = portfolio.quantity(bp.symbol)
-        if ours != bp.quantity:
-            report.position_differences.append(f"{bp.symbol}: ours {ours}, broker {bp.quantity}")
-    broker_symbols = {bp.symbol for bp in await broker.fetch_positions()}
-    for pos in portfolio.open_positions():
-        if pos.symbol not in broker_symbols:
-            report.position_differences.append(f"{pos.symbol}: ours {pos.quantity}, broker 0")
+    await _compare_positions(broker, orders, portfolio, report)
     if not report.clean:
         text = "; ".join(report.lines())
         log.warning("reconciliation found differences: %s", text)
@@ -94,6 +87,43 @@ async def reconcile(store: Store, broker: Broker, orders: OrderManager,
                                   f"Reconciliation: {text}", priority=2))
     store.flush()
     return report
+
+
+async def _compare_positions(broker: Broker, orders: OrderManager, portfolio: Portfolio,
+                             report: ReconcileReport) -> None:
+    """Our positions against the broker's, after every known fill is in.
+
+    A position the broker holds less of (closed in the broker's app, assigned, exercised) is
+    corrected down to the broker's figure with an adjustment at the current mark, so the bot
+    never tries to exit what is gone. A position the bot never took is reported, never adopted:
+    it is not ours to manage or to count against our limits.
+    """
+    theirs = {bp.symbol: bp.quantity for bp in await broker.fetch_positions()}
+    for symbol in sorted(set(theirs) | {p.symbol for p in portfolio.open_positions()}):
+        ours, broker_qty = portfolio.quantity(symbol), theirs.get(symbol, 0)
+        if ours == broker_qty:
+            continue
+        shrank = ours != 0 and abs(broker_qty) < abs(ours) and (broker_qty == 0 or (
+            broker_qty > 0) == (ours > 0))
+        if not shrank:
+            report.position_differences.append(
+                f"{symbol}: ours {ours}, broker {broker_qty} (not ours: left alone)")
+            continue
+        _adjust(symbol, ours - broker_qty, orders, portfolio)
+        report.position_differences.append(
+            f"{symbol}: ours {ours}, broker {broker_qty} (closed outside the bot: corrected)")
+
+
+def _adjust(symbol: str, excess: int, orders: OrderManager, portfolio: Portfolio) -> None:
+    """Book the part of a position that left outside the bot, at the current mark."""
+    now = orders.clock.now()
+    quote = orders.ctx.quote(symbol) if orders.ctx is not None else None
+    pos = portfolio.positions[symbol]
+    price = quote.mid if quote is not None and quote.ask > 0 else pos.average_price
+    side = Side.SELL if excess > 0 else Side.BUY
+    fill = Fill(f"adjust-{symbol}-{now:%Y%m%dT%H%M%S%f}", "external-adjustment", symbol, side,
+                abs(excess), price, now, 0.0, pos.underlying)
+    orders.on_update(OrderUpdate(fill.client_order_id, OrderStatus.FILLED, now, fill=fill))
 
 
 async def _reconcile_order(order: Order, broker: Broker, orders: OrderManager,

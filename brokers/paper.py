@@ -236,6 +236,31 @@ class PaperBroker:
                 0.0, spec.strike - und)
             self._settle(pos, intrinsic, now)
 
+    def close_position_outside(self, symbol: str, price: float | None = None) -> None:
+        """A person closes a position in the broker's own app: the venue books it, the bot is
+        not told (reconciliation must notice)."""
+        pos = next((p for p in self._positions_sync() if p.symbol == symbol), None)
+        if pos is None:
+            return
+        quote = self._quotes.get(symbol)
+        fill_price = price if price is not None else (
+            quote.bid if pos.quantity > 0 and quote else quote.ask if quote else pos.average_price)
+        side = Side.SELL if pos.quantity > 0 else Side.BUY
+        cid = f"manual-{symbol}-{self._clock.now():%H%M%S}"
+        fees = self.config.commission_per_contract * abs(pos.quantity)
+        with self._db:
+            self._db.execute("BEGIN")
+            self._db.execute("INSERT INTO fills VALUES (?,?,?,?,?,?,?,?)",
+                             (f"{cid}-F{next(self._fill_seq)}", cid, symbol, side.value,
+                              abs(pos.quantity), fill_price, fees, self._clock.now().isoformat()))
+            self._apply_position(symbol, -pos.quantity, fill_price)
+            self._db.execute("UPDATE account SET cash = cash + ? WHERE id=1",
+                             (pos.quantity * fill_price * CONTRACT_MULTIPLIER - fees,))
+
+    def drop_position(self, symbol: str) -> None:
+        """A position vanishes without a fill the bot can see (an assignment booked later)."""
+        self._db.execute("UPDATE positions SET quantity = 0 WHERE symbol = ?", (symbol,))
+
     # -- internals ------------------------------------------------------------------------
     @property
     def cash(self) -> float:
