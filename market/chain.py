@@ -20,7 +20,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from market.contract import OptionContract
-from market.instruments import CONTRACT_MULTIPLIER, OptionRight, parse_occ_array
+from market.instruments import CONTRACT_MULTIPLIER, OptionRight, OptionSymbol, parse_occ_array
 from market.validation import (
     DataFlag,
     FlagArray,
@@ -103,12 +103,18 @@ class OptionChain:
             dtype=np.float64), (n,))
         qt = _epoch_ns(quote_time, n)
         cols = {k: np.asarray(v, dtype=np.float64) for k, v in optional.items()}
+        _same_length(n, bid=bid, ask=ask, underlying=und, expiration=exp_col, strike=strike_col,
+                     is_call=call_col, quote_time=qt, **cols)
         refused = dict(dropped or {})
         if not keep.all():
             refused["bad_symbol"] = int(n - np.count_nonzero(keep))
         order = np.lexsort((strike_col, call_col, exp_col))
         if "bad_symbol" in refused:
             order = order[keep[order]]
+        repeated = _repeated(order, names, exp_col, call_col, strike_col)
+        if repeated.any():  # a vendor listed a contract twice: keep its last row
+            refused["duplicate"] = int(np.count_nonzero(repeated))
+            order = order[~repeated]
         take = _taker(order)
         bid_s, ask_s, und_s, qt_s = (take(np.asarray(bid, dtype=np.float64)),
                                      take(np.asarray(ask, dtype=np.float64)), take(und), take(qt))
@@ -221,15 +227,19 @@ class OptionChain:
         return self._pick(row, valid_only)
 
     def find(self, expiration: date, strike: float, right: OptionRight,
-             valid_only: bool = True) -> OptionContract | None:
-        """The contract at exactly this expiration, strike and right (binary search)."""
+             valid_only: bool = True, root: str | None = None) -> OptionContract | None:
+        """The contract at exactly this expiration, strike and right (binary search). When two
+        roots list it (SPX and SPXW on a monthly expiry), pass `root`; without it the first
+        listed is returned."""
         rng = self._groups.get((np.datetime64(expiration, "D"), right is OptionRight.CALL))
         if rng is None:
             return None
         start, stop = rng
         i = start + int(np.searchsorted(self.strike[start:stop], strike - 5e-4))
-        if i < stop and abs(self.strike[i] - strike) < 5e-4:
-            return self._pick(i, valid_only)
+        while i < stop and abs(self.strike[i] - strike) < 5e-4:
+            if root is None or OptionSymbol.parse(str(self.symbol[i])).root == root:
+                return self._pick(i, valid_only)
+            i += 1
         return None
 
     def contracts(self, right: OptionRight | None = None, expiration: date | None = None,
@@ -331,6 +341,38 @@ class OptionChain:
             quote_timestamp=None if qt < 0 else _EPOCH + timedelta(microseconds=qt // 1000),
             underlying_price=price(self.underlying_prices), multiplier=CONTRACT_MULTIPLIER,
             flags=DataFlag(int(self.flags[row])), **fields)
+
+
+def _same_length(n: int, **columns: npt.ArrayLike) -> None:
+    wrong = {k: len(np.atleast_1d(v)) for k, v in columns.items()
+             if len(np.atleast_1d(v)) != n}
+    if wrong:
+        raise ValueError(f"chain columns must have one value per symbol ({n}); got {wrong}")
+
+
+def _repeated(order: npt.NDArray[np.intp], symbols: npt.NDArray[np.object_],
+              expiration: npt.NDArray[np.datetime64], is_call: npt.NDArray[np.bool_],
+              strike: FloatArray) -> npt.NDArray[np.bool_]:
+    """Rows (in `order`) whose symbol appears again later with the same expiry/right/strike:
+    the stable sort keeps input order, so the last row of a contract wins. The same expiry,
+    right and strike under another root (SPX and SPXW on a monthly expiry) is another
+    contract and stays."""
+    exp, call, k = expiration[order], is_call[order], strike[order]
+    same_key = (exp[1:] == exp[:-1]) & (call[1:] == call[:-1]) & (k[1:] == k[:-1])
+    repeated = np.zeros(len(order), dtype=np.bool_)
+    if not same_key.any():
+        return repeated
+    starts = np.flatnonzero(same_key & ~np.concatenate(([False], same_key[:-1])))
+    for start in starts.tolist():  # rare: runs of equal keys, compared as text
+        stop = start + 1
+        while stop < len(same_key) and same_key[stop]:
+            stop += 1
+        seen: set[str] = set()
+        for i in range(stop, start - 1, -1):  # from the last row back: later rows win
+            name = symbols[order[i]]
+            repeated[i] = name in seen
+            seen.add(name)
+    return repeated
 
 
 def _epoch_ns(values: npt.ArrayLike | None, n: int) -> npt.NDArray[np.int64]:

@@ -228,3 +228,24 @@ def test_naive_as_of_and_unknown_columns_are_refused() -> None:
         OptionChain.build("X", datetime(2015, 1, 1), [], bid=[], ask=[], underlying_price=1.0)
     with pytest.raises(ValueError, match="unknown chain columns"):
         OptionChain.build("X", AS_OF, [], bid=[], ask=[], underlying_price=1.0, colour=[])
+
+
+def test_duplicates_keep_the_last_row_and_other_roots_stay() -> None:
+    spx, spxw = "SPX210115C03700000", "SPXW210115C03700000"
+    chain = OptionChain.build("SPX", AS_OF, [spx, spxw, spx, "SPX210115C03800000"],
+                              bid=[1.0, 2.0, 3.0, 4.0], ask=[1.5, 2.5, 3.5, 4.5],
+                              underlying_price=3700.0)
+    assert len(chain) == 3 and chain.flag_counts()["duplicate"] == 1
+    assert chain.get(spx).bid == 3.0  # type: ignore[union-attr]  # the later row won
+    assert chain.get(spxw).bid == 2.0  # type: ignore[union-attr]
+    monthly = chain.find(date(2021, 1, 15), 3700.0, OptionRight.CALL, root="SPX")
+    weekly = chain.find(date(2021, 1, 15), 3700.0, OptionRight.CALL, root="SPXW")
+    assert monthly is not None and weekly is not None and monthly.symbol == spx
+    assert weekly.symbol == spxw
+    assert chain.find(date(2021, 1, 15), 3700.0, OptionRight.CALL, root="XSP") is None
+
+
+def test_columns_of_another_length_are_refused() -> None:
+    with pytest.raises(ValueError, match="one value per symbol"):
+        OptionChain.build("X", AS_OF, ["GOOG151231C00750000"], bid=[1.0, 2.0], ask=[2.0],
+                          underlying_price=750.0)
