@@ -14,6 +14,16 @@ What the client does not do for us (see docs/decisions/0120-massive-feed-supervi
 - Staleness: the feed is stale until its first data message and after `stale_after` seconds of
   silence or while disconnected; the engine must stop new entries while `is_stale()`.
 Bad data (NaN, negative, crossed) is dropped, counted per reason and logged once per reason.
+
+Use (in the daemon's loop)::
+
+    feed = MassiveFeed(settings.massive, key, clock, underlyings=["SPY"],
+                       stale_after_seconds=settings.feed.stale_after_seconds)
+    task = asyncio.create_task(feed.run())
+    chain = await feed.fetch_chain("SPY")           # REST, off the loop
+    feed.subscribe(*(c.symbol for c in chain.moneyness_between(0.97, 1.03)))
+    while True:
+        engine.on_event(await feed.events.get())    # entries only while not feed.is_stale()
 """
 
 from __future__ import annotations
