@@ -65,3 +65,19 @@ def test_trade_and_bar_problems() -> None:
     assert bar_problem(Bar("X", T0, 1.0, 1.1, 0.0, 1.0, 1.0)) == "negative"
     assert plain_symbol("O:SPY240119C00480000") == "SPY240119C00480000"
     assert plain_symbol("SPY") == "SPY"
+
+
+def test_feed_clamps_future_stamps_and_counts_a_full_queue() -> None:
+    from market.clock import SimClock
+    from market.feeds.massive import MassiveFeed, MassiveFeedConfig
+
+    clock = SimClock(T0)
+    feed = MassiveFeed(MassiveFeedConfig(queue_size=1), "k", clock, underlyings=["SPY"])
+    ahead = EquityTrade(symbol="SPY", price=480.0, size=1, timestamp=MS + 5_000)  # vendor clock
+    feed._on_message(ahead)
+    feed._on_message(ahead)
+    assert feed.events.qsize() == 1 and feed.events.get_nowait().ts == T0  # never the future
+    assert feed.dropped == {"queue_full": 1}
+    feed._on_message(EquityQuote(symbol="O:SPXW240119C04800000", bid_price=1.0, ask_price=1.2,
+                                 bid_size=1, ask_size=1, timestamp=MS))
+    assert feed.events.get_nowait().underlying == "SPX"  # type: ignore[union-attr]
