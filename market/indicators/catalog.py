@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from market.bars import TIMEFRAMES
+from market.bars import TIMEFRAMES, check_timeframes
 from market.indicators._base import Streaming
 from market.indicators.bands import ATR, Bollinger, Donchian, Keltner
 from market.indicators.levels import SupportResistance
@@ -51,11 +51,20 @@ class IndicatorSpec(BaseModel):
     timeframes: tuple[str, ...] = Field(
         default=("1m",), description=f"where to keep it; any of {list(TIMEFRAMES)}; default 1m")
 
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        if kind not in CATALOG:
+            raise ValueError(f"unknown indicator kind {kind!r}; known: {sorted(CATALOG)}")
+        return kind
+
+    @field_validator("timeframes")
+    @classmethod
+    def _known_timeframes(cls, timeframes: tuple[str, ...]) -> tuple[str, ...]:
+        return check_timeframes(timeframes)
+
     @model_validator(mode="after")
     def _buildable(self) -> IndicatorSpec:
-        unknown = [tf for tf in self.timeframes if tf not in TIMEFRAMES]
-        if unknown:
-            raise ValueError(f"{self.key}: unknown timeframe(s) {unknown}")
         build(self.kind, **self.params)  # raises with the reason
         return self
 

@@ -47,6 +47,9 @@ class IndicatorRegistry:
     # -- feeding -----------------------------------------------------------------------------
     def on_bar(self, bar: Bar) -> list[Bar]:
         """Feed one closed 1-minute bar; returns the larger bars it closed."""
+        if bar.timeframe != "1m":
+            raise ValueError(f"the registry takes closed 1-minute bars and builds the larger "
+                             f"ones itself; got a {bar.timeframe} bar of {bar.symbol}")
         if self.symbols is not None and bar.symbol not in self.symbols:
             return []
         closed = self.aggregator.on_bar(bar)

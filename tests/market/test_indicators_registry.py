@@ -136,3 +136,25 @@ def test_candlestick_patterns_per_closed_bar_equal_batch_on_resampled_bars(two_d
     assert k == len(ref) and hits > 10
     with pytest.raises(KeyError, match="not kept on 15m"):
         reg.candles("X", "15m")
+
+
+def test_config_section_builds_the_registry_and_names_bad_fields(two_days):
+    from market.data import Bar
+    from market.indicators.config import IndicatorsConfig
+
+    cfg = IndicatorsConfig.model_validate({
+        "specs": [{"key": "ema9", "kind": "ema", "params": {"period": 9}, "timeframes": ["5m"]}],
+        "candle_timeframes": [], "symbols": ["X"]})
+    reg = cfg.build(ExchangeCalendar())
+    df, bars = two_days
+    for bar in bars:
+        reg.on_bar(bar)
+    ref = talib.EMA(resampled(df, "5min").close.to_numpy(float), 9)
+    assert reg.value("X", "5m", "ema9") == pytest.approx(ref[-1], rel=1e-12)
+    assert len(IndicatorsConfig().build(ExchangeCalendar()).specs) == 10  # the defaults
+    with pytest.raises(pydantic.ValidationError, match=r"specs\.0\.kind"):
+        IndicatorsConfig.model_validate({"specs": [{"key": "a", "kind": "nope"}]})
+    with pytest.raises(pydantic.ValidationError, match="unknown timeframe"):
+        IndicatorsConfig(candle_timeframes=("3m",))
+    with pytest.raises(ValueError, match="takes closed 1-minute bars"):
+        reg.on_bar(Bar("X", bars[0].ts, 1, 1, 1, 1, 1, "5m"))
