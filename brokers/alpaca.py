@@ -287,7 +287,9 @@ class AlpacaBroker:
 
     # -- stream ---------------------------------------------------------------------------
     async def _on_trade_update(self, update: TradeUpdate) -> None:
-        self._remember(amap.base_client_id(update.order.client_order_id), str(update.order.id))
+        if update.order.replaced_by is None:  # a replaced order is no longer the live one
+            self._remember(amap.base_client_id(update.order.client_order_id),
+                           str(update.order.id))
         translated = amap.order_update(update)
         if translated is not None:
             self._emit(translated)

@@ -6,6 +6,7 @@ Each fault test checks the bot's store afterwards: one order at the venue per or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -223,6 +224,8 @@ async def test_replace_keeps_fills_under_our_client_id(venue, fake) -> None:
     assert new_cid == f"{order.client_order_id}~r1"
     replacement = fake.by_client_id(new_cid)
     assert replacement is not None and replacement["limit_price"] == "1.1"
+    await until(lambda: fake.count("GET", "/v2/orders:by_client_order_id") == 0 and
+                broker._broker_ids[order.client_order_id] == replacement["id"])
     await fake.fill(replacement, 1, 1.1)
     await until(lambda: order.status is OrderStatus.FILLED)
     looked_up = await broker.fetch_order(order.client_order_id)
@@ -291,3 +294,17 @@ async def test_cancel_all_and_alpacas_own_flatten(venue, fake) -> None:
     assert fake.positions[OPTION][0] == 2
     assert await broker.close_all_positions() == 2
     assert await broker.fetch_positions() == []
+
+
+async def test_cancel_after_replace_cancels_the_live_replacement(venue, fake) -> None:
+    broker, bot = venue
+    fake.fill_on_submit = False
+    order = buy(bot)
+    await until(lambda: order.status is OrderStatus.ACCEPTED)
+    new_cid = await broker.replace(order.client_order_id, limit_price=1.02)
+    original = fake.by_client_id(order.client_order_id)
+    await until(lambda: original["status"] == "replaced")
+    await asyncio.sleep(0.05)  # let the stream's "replaced" event arrive
+    bot.orders.cancel(order.client_order_id)
+    await until(lambda: order.status is OrderStatus.CANCELLED)
+    assert fake.by_client_id(new_cid)["status"] == "canceled"
