@@ -38,6 +38,7 @@ ICONS = {
     "feed_recovered": "📡", "broker_disconnected": "🔌", "broker_reconnected": "🔌",
     "daemon_started": "🟢", "daemon_stopping": "🔴", "daily_summary": "📊",
     "heartbeat": "💓", "loop_stalled": "🐢", "telegram_conflict": "⚠️", "signal": "💡",
+    "execution_gave_up": "⌛",
 }
 
 

@@ -129,6 +129,7 @@ class TelegramService:
 
     async def stop(self) -> None:
         if self.status == "running":
+            await asyncio.sleep(0)  # let a just-scheduled daily summary queue first
             self.router(Notice("daemon_stopping", self.bot.clock.now(), self._stopping_text(),
                                priority=2))
             await self._drain(DRAIN_SECONDS)
