@@ -238,3 +238,31 @@ def test_every_named_indicator_is_covered() -> None:
     assert {"rsi", "macd", "bbands", "vwap", "levels", "atr", "sma", "ema", "wma", "dema", "tema",
             "stoch", "stochrsi", "willr", "cci", "adx", "obv", "mfi", "roc", "mom", "keltner",
             "donchian", "sar", "supertrend", "ichimoku", "relvol", "rsi_cutler"} <= covered
+
+
+@pytest.mark.parametrize("dataset", ta_data.ALL, ids=lambda d: d.__name__)
+def test_support_resistance_pivots_equal_the_talib_window_definition(dataset) -> None:
+    """A pivot high is the highest high of its centred window (TA-Lib MAX over left+right+1
+    bars, read `right` bars later) and above the `left` bars before it; lows mirrored."""
+    from market.indicators.levels import pivots
+
+    s = dataset()
+    left = right = 5
+    is_high, is_low = pivots(s.high, s.low, left, right)
+    n = len(s)
+    win_max = np.r_[talib.MAX(s.high, left + right + 1)[right:], np.full(right, np.nan)]
+    win_min = np.r_[talib.MIN(s.low, left + right + 1)[right:], np.full(right, np.nan)]
+    left_max = np.r_[np.nan, talib.MAX(s.high, left)[:-1]]
+    left_min = np.r_[np.nan, talib.MIN(s.low, left)[:-1]]
+    ref_high = (s.high == win_max) & (s.high > left_max)
+    ref_low = (s.low == win_min) & (s.low < left_min)
+    ref_high[:left] = ref_low[:left] = False
+    assert np.array_equal(is_high, ref_high) and np.array_equal(is_low, ref_low)
+    assert is_high.sum() > n / 40 and is_low.sum() > n / 40
+    # The streaming object learns each pivot `right` bars later and reports the nearest levels.
+    sr = ind.SupportResistance(left, right, tolerance=0.0, max_levels=10_000)
+    for h, lo, c in zip(s.high, s.low, s.close, strict=True):
+        sr.update(h, lo, c)
+    got = np.unique(np.round([lv.price for lv in sr.levels], 6))
+    ref = np.unique(np.round(np.r_[s.high[is_high], s.low[is_low]], 6))
+    assert np.array_equal(got, ref)
