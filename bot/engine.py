@@ -31,6 +31,7 @@ from risk.breaker import DailyLossBreaker
 from risk.config import RiskConfig
 from risk.sizing import contracts_for_risk
 from risk.state import TradingState
+from risk.stops import stop_for_entry
 from strategies.base import FillNotice, Signal, SignalAction
 from strategies.guard import GuardedStrategy
 
@@ -190,8 +191,23 @@ class Engine:
         if plan is not None and signal.ts >= plan.last_entry_at:
             return None  # too close to the close: entries would be flattened at once
         equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
-        quantity = max(1, contracts_for_risk(equity, signal.entry_limit, signal.stop,
-                                             self.risk_config))
+        cfg = self.risk_config
+        stop = signal.stop if signal.stop is not None else stop_for_entry(
+            signal.entry_limit, self.market.bars.get(signal.symbol), cfg.atr_period,
+            cfg.atr_stop_multiple)
+        quantity = contracts_for_risk(equity, signal.entry_limit, stop, cfg)
+        if quantity <= 0:
+            # One contract already risks more than risk_per_trade_pct (entry to stop) or costs
+            # more than max_position_pct: no order, but the refusal is counted and told.
+            self.summary.denied += 1
+            self.metrics.risk_denials.labels("risk_per_trade").inc()
+            self.bus.publish(Notice(
+                "order_denied", signal.ts, f"Skipped {signal.strategy} entry in {signal.symbol}"
+                f" @ {signal.entry_limit:.2f}: one contract exceeds the risk per trade "
+                f"({cfg.risk_per_trade_pct:.0%}) or position size ({cfg.max_position_pct:.0%}) "
+                "budget [risk_per_trade]", data={"rule": "risk_per_trade",
+                                                 "symbol": signal.symbol}))
+            return None
         request = self.orders.new_request(
             signal.symbol, Side.BUY, quantity, intent=Intent.OPEN,
             limit_price=signal.entry_limit, underlying=signal.underlying,
@@ -202,12 +218,12 @@ class Engine:
         if order.status.value == "denied":
             self.summary.denied += 1
             return order.client_order_id
-        if signal.target is not None or signal.stop is not None or signal.time_stop is not None:
+        if signal.target is not None or stop is not None or signal.time_stop is not None:
             time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None
             self.orders.store.save_bracket(order.client_order_id, signal.symbol, signal.target,
-                                           signal.stop, time_stop_at)
+                                           stop, time_stop_at)
             self.brackets.add(Bracket(order.client_order_id, signal.symbol, signal.target,
-                                      signal.stop, time_stop_at))
+                                      stop, time_stop_at))
         return order.client_order_id
 
     # -- positions ------------------------------------------------------------------------

@@ -36,3 +36,13 @@ def atr_stop(entry: float, atr: float, multiple: float, side: Side = Side.BUY) -
     if side is Side.BUY:
         return max(MIN_PRICE, round(entry - multiple * atr, 2))
     return round(entry + multiple * atr, 2)
+
+
+def stop_for_entry(entry: float, bars: Sequence[Bar] | None, period: int,
+                   multiple: float) -> float | None:
+    """The ATR stop for a long entry at `entry` from the contract's own recent bars, or None
+    when there are too few bars (sizing then treats the whole premium as at risk)."""
+    if not bars:
+        return None
+    atr = average_true_range(bars, period)
+    return None if atr is None else atr_stop(entry, atr, multiple)

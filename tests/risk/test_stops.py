@@ -35,3 +35,12 @@ def test_atr_stop_two_atrs_below_a_long_entry_floored_at_a_cent():
     assert atr_stop(5.00, 0.40, 2.0, Side.SELL) == pytest.approx(5.80)
     with pytest.raises(ValueError, match="positive"):
         atr_stop(5.0, 0.0, 2.0)
+
+
+def test_stop_for_entry_uses_the_bars_or_gives_none():
+    from risk.stops import stop_for_entry
+
+    atr = ((1.0 + 1.5 + 0.6) / 3 * 2 + 1.2) / 3
+    assert stop_for_entry(12.0, BARS, 3, 2.0) == pytest.approx(round(12.0 - 2 * atr, 2))
+    assert stop_for_entry(12.0, BARS[:2], 3, 2.0) is None
+    assert stop_for_entry(12.0, None, 3, 2.0) is None
