@@ -265,3 +265,30 @@ async def test_telegram_gone_for_a_while_drops_oldest_low_alerts_and_says_so(
     finally:
         await svc.stop()
         bot.close()
+
+
+async def test_a_flood_limited_reply_is_sent_after_the_wait(
+        fake: FakeBotAPI, service: TelegramService) -> None:
+    await fake.wait_sent(lambda m: "TradeFly started" in m.get("text", ""))
+    fake.flood_sends, fake.flood_retry_after = 1, 1
+    reply = await ask(fake, "/version", VIEWER)
+    assert "python-telegram-bot 22." in reply["text"]
+    sends = [t for t, method, _ in fake.calls if method == "sendMessage"]
+    assert sends[-1] - sends[-2] >= 0.95
+
+
+async def test_allowed_chats_limit_where_even_known_users_are_obeyed(
+        fake: FakeBotAPI, clock: SimClock) -> None:
+    settings = make_settings(telegram=telegram_config(fake, allowed_chats=[GROUP]))
+    bot = build_bot(settings, clock, run_tag="chats")
+    svc = TelegramService(bot, settings.telegram)
+    await svc.start()
+    await asyncio.wait_for(svc.ready.wait(), 10)
+    try:
+        private = await ask(fake, "/pause", TRADER)  # the trader's private chat: not allowed
+        assert private["text"] == "🚫 Not authorized." and not bot.control.paused
+        reply = await ask(fake, "/pause", TRADER, chat=GROUP, chat_type="supergroup")
+        assert "Entries paused" in reply["text"] and bot.control.paused
+    finally:
+        await svc.stop()
+        bot.close()
