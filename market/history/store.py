@@ -7,9 +7,10 @@ Layout (readable as is by DuckDB, Polars, Dask, Spark and pyarrow.dataset):
     <root>/_manifest/options_minute/2024-08-16.json             (what was fetched, ETag, rows)
     <root>/.tmp/                                                 (in-flight writes)
 
-Every file is written to `.tmp` and moved into place with an atomic rename, so a reader never sees
-a half-written partition and a crash leaves only `.tmp` litter, swept on the next open. Folders
-starting with `_` or `.` are ignored by every Hive reader, so the manifest never pollutes queries.
+Every file is written to `.tmp` and moved into place with an atomic rename, so a reader never
+sees a half-written partition and a crash leaves only `.tmp` litter, swept when the next fetch
+starts. Folders starting with `_` or `.` are ignored by every Hive reader, so the manifest never
+pollutes queries.
 """
 
 from __future__ import annotations
@@ -89,9 +90,8 @@ class HistoryStore:
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.tmp = self.root / ".tmp"
-        self.manifest_dir = self.root / "_manifest"
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        self.manifest_dir.mkdir(parents=True, exist_ok=True)
+        self.manifest_dir = self.root / "_manifest"  # folders are made on first write, so
+        # opening a store to read it (a backtest, `ls`) never writes to it
 
     # -- paths ------------------------------------------------------------------------------
 
@@ -119,8 +119,9 @@ class HistoryStore:
 
     # -- writing ----------------------------------------------------------------------------
 
-    def temp_path(self) -> Path:
-        return self.tmp / f"{uuid.uuid4().hex}.parquet"
+    def temp_path(self, suffix: str = ".parquet") -> Path:
+        self.tmp.mkdir(parents=True, exist_ok=True)
+        return self.tmp / f"{uuid.uuid4().hex}{suffix}"
 
     def open_writer(self, schema: pa.Schema) -> tuple[pq.ParquetWriter, Path]:
         """A Parquet writer on a fresh temp file; `commit` moves the file into place."""
@@ -148,6 +149,8 @@ class HistoryStore:
     def sweep_temp(self) -> int:
         """Delete leftovers of interrupted writes; returns how many were removed."""
         removed = 0
+        if not self.tmp.exists():
+            return 0
         for path in self.tmp.iterdir():
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
@@ -174,7 +177,7 @@ class HistoryStore:
         """Write the manifest entry last: it is the commit mark of a fetched day."""
         path = self._manifest_path(entry.dataset, entry.day)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self.tmp / f"{uuid.uuid4().hex}.json"
+        temp = self.temp_path(".json")
         temp.write_text(entry.to_json())
         os.replace(temp, path)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import dask.dataframe as dd
 import duckdb
 import pandas as pd
 import polars as pl
@@ -62,9 +63,19 @@ def test_the_store_is_readable_as_is_by_duckdb_polars_and_pyarrow(store):
     by_arrow = pads.dataset(store.dataset_dir("options_minute"), format="parquet",
                             partitioning="hive").to_table()
 
+    by_dask = dd.read_parquet(str(store.dataset_dir("options_minute"))).compute()
+
     assert by_duckdb == by_polars
-    assert by_arrow.num_rows == by_duckdb[0] == 958
+    assert by_arrow.num_rows == by_duckdb[0] == len(by_dask) == 958
     assert "underlying" in by_arrow.column_names
+    assert set(by_dask.underlying.astype(str)) == {"GOOG"}
+
+
+def test_opening_a_store_to_read_it_writes_nothing(tmp_path):
+    store = HistoryStore(tmp_path / "absent")
+
+    assert store.ls() == []
+    assert not (tmp_path / "absent").exists()
 
 
 def test_history_feed_replays_exactly_what_the_replay_feed_does(store):
