@@ -13,6 +13,7 @@ import talib
 
 from market.calendar import ExchangeCalendar
 from market.indicators.catalog import CATALOG, IndicatorSpec, build
+from market.indicators.config import IndicatorsConfig
 from market.indicators.registry import IndicatorRegistry
 from tests.market.ta_data import SHARED
 from tests.market.test_bars import minute_bars, resampled
@@ -140,7 +141,6 @@ def test_candlestick_patterns_per_closed_bar_equal_batch_on_resampled_bars(two_d
 
 def test_config_section_builds_the_registry_and_names_bad_fields(two_days):
     from market.data import Bar
-    from market.indicators.config import IndicatorsConfig
 
     cfg = IndicatorsConfig.model_validate({
         "specs": [{"key": "ema9", "kind": "ema", "params": {"period": 9}, "timeframes": ["5m"]}],
@@ -158,3 +158,28 @@ def test_config_section_builds_the_registry_and_names_bad_fields(two_days):
         IndicatorsConfig(candle_timeframes=("3m",))
     with pytest.raises(ValueError, match="takes closed 1-minute bars"):
         reg.on_bar(Bar("X", bars[0].ts, 1, 1, 1, 1, 1, "5m"))
+
+
+def test_registry_on_the_replay_feed_of_the_shipped_day():
+    """What the engine will do: underlying minute bars from ReplayFeed (released at the
+    minute's end) into the registry; values equal TA-Lib on the same bars, resampled."""
+    from datetime import date
+
+    from market.data import Bar
+    from market.feeds.replay import ReplayDay, ReplayFeed
+    from tests.conftest import REPLAY_DIR
+
+    path = REPLAY_DIR / "GOOG_2015-12-24_1min.csv.gz"
+    feed = ReplayFeed([ReplayDay("GOOG", date(2015, 12, 24), None, None, None, path)])
+    reg = IndicatorsConfig().build(ExchangeCalendar())
+    closed_hours = []
+    for event in feed.events():
+        if isinstance(event, Bar):
+            closed_hours += [b for b in reg.on_bar(event) if b.timeframe == "1h"]
+    df, _ = minute_bars(path)
+    assert [b.ts.hour for b in closed_hours] == [15, 16, 17, 18]  # 10:30 .. 13:00 New York
+    assert reg.value("GOOG", "1m", "rsi14") == pytest.approx(
+        talib.RSI(df.close.to_numpy(float), 14)[-1], rel=1e-12)
+    ref = talib.EMA(resampled(df, "5min").close.to_numpy(float), 9)
+    assert reg.value("GOOG", "5m", "ema9") == pytest.approx(ref[-1], rel=1e-12)
+    assert math.isnan(reg.value("GOOG", "1d", "atr14"))  # one daily bar: not warm, no number
