@@ -231,7 +231,8 @@ class ControlAPI:
         if pending is None or pending.actor_key != actor.key:
             why = ("Only the person who asked can confirm this." if pending is not None
                    else "This confirmation is unknown or was already used.")
-            return self._audit(actor, "confirm", pending is None,
+            allowed = pending is None and actor.role is not None
+            return self._audit(actor, "confirm", allowed,
                                Outcome(Status.DENIED if pending else Status.FAILED, "confirm",
                                        why))
         del self._pending[token]
@@ -248,7 +249,8 @@ class ControlAPI:
     def cancel(self, actor: Actor, token: str) -> Outcome:
         pending = self._pending.get(token)
         if pending is None or pending.actor_key != actor.key:
-            return Outcome(Status.FAILED, "cancel", "Nothing to cancel.")
+            return self._audit(actor, "cancel", False,
+                               Outcome(Status.FAILED, "cancel", "Nothing to cancel."))
         del self._pending[token]
         return self._audit(actor, f"/{pending.command} (cancelled)", True,
                            Outcome(Status.DONE, pending.command, "Cancelled; nothing was done."))
