@@ -61,7 +61,8 @@ class OrderRateThrottle:
 
 @dataclass
 class DuplicateOrderGuard:
-    """Refuses an entry for the same contract and side as one approved within `window`."""
+    """Refuses an entry for the same contract and side as one approved within `window`. A step
+    of smart limit pricing (`replaces` set) is the same order re-priced, not a duplicate."""
 
     window: timedelta
     entry_only: ClassVar[bool] = True
@@ -69,6 +70,8 @@ class DuplicateOrderGuard:
     _last: dict[tuple[str, Side], datetime] = field(default_factory=dict, repr=False)
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
+        if request.replaces is not None:
+            return APPROVE  # a smart-pricing step replacing its cancelled predecessor
         last = self._last.get((request.symbol, request.side))
         if last is None:
             return APPROVE

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from risk.decision import Reject
+from risk.decision import APPROVE, Reject
 from risk.manager import RiskManager
 from risk.rules.flow import DuplicateOrderGuard, OrderRateThrottle
 from risk.rules.limits import OrderSanity
@@ -74,3 +74,14 @@ def test_duplicate_guard_other_side_is_not_a_duplicate():
     ctx = FakeContext(held={CALL: Held(1)})
     assert passes(guard, sell(CALL, 1), ctx)
     assert isinstance(guard.check(buy(CALL), ctx), Reject)
+
+
+def test_a_repricing_step_is_not_a_duplicate():
+    from dataclasses import replace
+
+    guard = DuplicateOrderGuard(timedelta(seconds=10))
+    first = buy(CALL)
+    guard.on_approved(first, NOON)
+    step = replace(buy(CALL), replaces=first.client_order_id)
+    assert guard.check(step, FakeContext()) is APPROVE
+    assert isinstance(guard.check(buy(CALL), FakeContext()), Reject)
