@@ -25,6 +25,7 @@ from typing import Any
 
 from bot.control_report import report_view
 from bot.control_views import (
+    audit_view,
     orders_view,
     pnl_view,
     positions_view,
@@ -116,6 +117,7 @@ COMMANDS: dict[str, CommandSpec] = {spec.name: spec for spec in (
                 "admin, confirmed)"),
     CommandSpec("flatten", Role.TRADER, "close every position, one contract, or every "
                 "contract of an underlying", "[SYMBOL]", confirm=True),
+    CommandSpec("audit", Role.ADMIN, "the latest commands: who, what, allowed, result"),
     CommandSpec("kill", Role.ADMIN, "HALT: cancel entries, flatten all, no new entries until "
                 "an admin resumes", confirm=True),
 )}
@@ -402,6 +404,7 @@ _READS: dict[str, Callable[[ControlAPI], Any]] = {
     "strategies": lambda api: strategies_view(api.bot),
     "report": lambda api: report_view(api.bot),
     "version": lambda api: version_view(api._components),
+    "audit": lambda api: audit_view(api.bot),
 }
 _ACTIONS: dict[str, Callable[[ControlAPI, Actor, tuple[str, ...]], str]] = {
     "pause": ControlAPI._pause, "resume": ControlAPI._resume, "flatten": ControlAPI._flatten,

@@ -138,6 +138,20 @@ class StrategiesView:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditRow:
+    ts: datetime
+    actor: str
+    command: str
+    allowed: bool
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditView:
+    rows: list[AuditRow]
+
+
+@dataclass(frozen=True, slots=True)
 class VersionView:
     components: dict[str, str] = field(default_factory=dict)
 
@@ -244,6 +258,11 @@ def risk_view(bot: Bot) -> RiskView:
 def strategies_view(bot: Bot) -> StrategiesView:
     return StrategiesView([StrategyRow(g.name, g.enabled, g.errors, g.disabled_reason,
                                        g.signals_emitted) for g in bot.engine.strategies])
+
+
+def audit_view(bot: Bot, limit: int = 10) -> AuditView:
+    return AuditView([AuditRow(r["ts"], r["actor"], r["command"], bool(r["allowed"]),
+                               r["result"]) for r in bot.store.load_audit(limit)])
 
 
 def version_view(extra: Mapping[str, str] | None = None) -> VersionView:

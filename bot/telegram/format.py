@@ -14,6 +14,7 @@ from typing import Any
 from bot.control import CommandSpec, Outcome, Status
 from bot.control_report import ReportView
 from bot.control_views import (
+    AuditView,
     OrdersView,
     PnlView,
     PositionsView,
@@ -157,6 +158,15 @@ def fmt_version(v: VersionView) -> str:
     return "\n".join(f"{escape(k)} {escape(val)}" for k, val in v.components.items())
 
 
+def fmt_audit(v: AuditView) -> str:
+    lines = ["<b>Latest commands</b> (newest first)"]
+    for r in v.rows:
+        mark = "✔" if r.allowed else "✘"
+        lines.append(f"{mark} {r.ts.astimezone(NEW_YORK):%m-%d %H:%M:%S} {escape(r.actor)}: "
+                     f"{escape(r.command)} → {escape(r.result[:120])}")
+    return "\n".join(lines)
+
+
 def fmt_help(commands: list[CommandSpec]) -> str:
     lines = ["<b>TradeFly commands</b>"]
     for c in commands:
@@ -184,6 +194,7 @@ VIEWS: dict[type, Callable[[Any], str]] = {
     StatusView: fmt_status, PositionsView: fmt_positions, OrdersView: fmt_orders,
     PnlView: fmt_pnl, SignalsView: fmt_signals, RiskView: fmt_risk,
     StrategiesView: fmt_strategies, VersionView: fmt_version, ReportView: fmt_report,
+    AuditView: fmt_audit,
 }
 
 

@@ -79,3 +79,17 @@ def test_help_and_refusals(bot: Bot) -> None:
            "underlying (asks to confirm)" in helptext
     assert "/kill" not in helptext
     assert show(api, "kill").startswith("🚫 /kill needs the admin role; you are trader.")
+
+
+def test_admins_read_the_audit_log(bot: Bot) -> None:
+    api = ControlAPI(bot)
+    admin = Actor("t", "1", "ann", Role.ADMIN)
+    api.execute(TRADER, "pause")
+    api.execute(Actor("t", "9", "eve", None), "kill")
+    assert format_outcome(api.execute(TRADER, "audit")).startswith("🚫 /audit needs the admin")
+    text = format_outcome(api.execute(admin, "audit"))
+    lines = text.splitlines()
+    assert lines[0] == "<b>Latest commands</b> (newest first)"
+    assert "✘" in lines[1] and "t:2 (tom): /audit → denied: /audit needs the admin" in lines[1]
+    assert "✘" in lines[2] and "t:9 (eve): /kill → denied: Not authorized." in lines[2]
+    assert "✔" in lines[3] and "t:2 (tom): /pause → done: Entries paused." in lines[3]
