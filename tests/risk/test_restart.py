@@ -36,6 +36,8 @@ async def test_breaker_latch_survives_a_restart_entries_denied_exits_allowed(tmp
 
     clock = SimClock(START + timedelta(minutes=30))
     again = build_bot(settings, clock, run_tag="two")
+    told: list[Notice] = []
+    again.bus.subscribe(told.append)
     restore(again.store, again.orders, again.portfolio)
     report = await reconcile(again.store, again.broker, again.orders, again.portfolio)
     assert report.clean, report.lines()
@@ -51,6 +53,9 @@ async def test_breaker_latch_survives_a_restart_entries_denied_exits_allowed(tmp
     assert denied.status_reason.startswith("trading_state:")
     stored = again.store.load_risk_decisions(5)
     assert stored[0]["rule"] == "trading_state" and stored[0]["decision"] == "reject"
+    denials = again.metrics.risk_denials.labels("trading_state")._value.get()
+    assert denials == 1  # counted
+    assert any(n.kind == "order_denied" and "[trading_state]" in n.text for n in told)  # told
 
     exit_order = again.orders.submit(again.orders.new_request(
         CALL, Side.SELL, 5, intent=Intent.CLOSE, limit_price=3.00))
