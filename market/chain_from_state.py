@@ -19,11 +19,15 @@ from market.state import MarketState
 
 
 def underlying_price(state: MarketState, underlying: str) -> float:
-    """The underlying's quote mid when it has a two-sided quote, else its last bar's close,
-    else NaN (every contract is then flagged missing)."""
+    """The underlying's quote mid when it has a two-sided quote, else its last print (an
+    index's value), else its last bar's close, else NaN (every contract is then flagged
+    missing)."""
     quote = state.quote(underlying)
     if quote is not None and quote.bid > 0 and quote.ask >= quote.bid:
         return quote.mid
+    activity = state.activity.get(underlying)
+    if activity is not None and math.isfinite(activity.last_price):
+        return activity.last_price
     bar = state.last_bar(underlying)
     return bar.close if bar is not None else math.nan
 

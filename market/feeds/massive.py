@@ -39,7 +39,7 @@ from typing import Any, TypeVar
 
 from massive import RESTClient, WebSocketClient
 from massive.exceptions import AuthError, BadResponse
-from massive.websocket.models import EquityAgg, EquityQuote, EquityTrade, Market
+from massive.websocket.models import EquityAgg, EquityQuote, EquityTrade, IndexValue, Market
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     Retrying,
@@ -59,6 +59,7 @@ from market.feeds.massive_convert import (
     bars_from_aggs,
     chain_from_snapshots,
     contract_symbols,
+    index_value_from_ws,
     quote_from_ws,
     trade_from_ws,
     trade_problem,
@@ -66,6 +67,8 @@ from market.feeds.massive_convert import (
 from market.instruments import OptionSymbol, is_option_symbol, underlying_of_root
 
 log = logging.getLogger(__name__)
+#: Underlyings that are indexes: streamed from Massive's indices market (values, not quotes).
+INDEX_UNDERLYINGS = frozenset({"SPX", "NDX", "RUT", "VIX", "XSP", "DJX", "OEX"})
 #: The websockets library logs every frame at DEBUG, the auth frame with the API key included;
 #: its logger for our sockets is pinned at INFO so a DEBUG daemon never writes the key.
 _WS_LOG = logging.getLogger(f"{__name__}.websockets")
@@ -225,7 +228,15 @@ class MassiveFeed:
     def topics(self, market: str) -> list[str]:
         if market == Market.Options.value:
             return _option_topics(self._options)
-        return [f"{kind}.{sym}" for sym in self._underlyings for kind in ("Q", "T", "AM")]
+        if market == Market.Indices.value:  # an index has a value, not quotes or trades
+            return [f"{kind}.I:{sym}" for sym in self._indices() for kind in ("V", "AM")]
+        return [f"{kind}.{sym}" for sym in self._stocks() for kind in ("Q", "T", "AM")]
+
+    def _indices(self) -> list[str]:
+        return [u for u in self._underlyings if u in INDEX_UNDERLYINGS]
+
+    def _stocks(self) -> list[str]:
+        return [u for u in self._underlyings if u not in INDEX_UNDERLYINGS]
 
     async def run(self) -> None:
         """Stream until `stop()`: one supervised socket per market, plus the staleness watch.
@@ -281,8 +292,10 @@ class MassiveFeed:
         wanted = self._wanted_markets()
         if not wanted or not all(self._live(m) for m in wanted):
             return True
-        last = self.last_data_at.get(wanted[0])
-        return last is None or (now or self.clock.now()) - last > self.stale_after
+        heartbeat = [m for m in wanted if m != Market.Options.value] or wanted
+        at = now or self.clock.now()
+        return any(m not in self.last_data_at or at - self.last_data_at[m] > self.stale_after
+                   for m in heartbeat)
 
     def _live(self, market: str) -> bool:
         """The market's socket is open and has sent data. The client reconnects by itself after
@@ -294,8 +307,9 @@ class MassiveFeed:
         return socket.state is State.OPEN and socket is self._data_socket.get(market)
 
     def _wanted_markets(self) -> list[str]:
-        """Markets to stream, the heartbeat one first."""
-        wanted = [Market.Stocks.value] if self._underlyings else []
+        """Markets to stream, the heartbeat ones (the underlyings') first."""
+        wanted = [Market.Stocks.value] if self._stocks() else []
+        wanted += [Market.Indices.value] if self._indices() else []
         return wanted + ([Market.Options.value] if self._options else [])
 
     async def _supervise(self, market: str) -> None:
@@ -350,6 +364,9 @@ class MassiveFeed:
         elif isinstance(msg, EquityAgg):
             event = bar_from_ws(msg)
             problem = bar_problem(event)
+        elif isinstance(msg, IndexValue):
+            event = index_value_from_ws(msg)
+            problem = trade_problem(event)
         else:
             return
         if problem is not None:

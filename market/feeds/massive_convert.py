@@ -27,8 +27,8 @@ _LABEL = {"second": "s", "minute": "m", "hour": "h", "day": "d", "week": "w"}
 
 
 def plain_symbol(ticker: str) -> str:
-    """`O:AAPL240119C00190000` → `AAPL240119C00190000`; stock tickers pass through."""
-    return ticker[2:] if ticker.startswith("O:") else ticker
+    """`O:AAPL240119C00190000` → `AAPL240119C00190000`, `I:SPX` → `SPX`; stocks pass through."""
+    return ticker[2:] if ticker.startswith(("O:", "I:")) else ticker
 
 
 def from_ms(ms: int | float) -> datetime:
@@ -144,6 +144,12 @@ def bar_from_ws(msg: Any) -> Bar:
     label = "1s" if msg.event_type == "A" else "1m"
     return Bar(plain_symbol(msg.symbol), from_ms(msg.end_timestamp), _num(msg.open),
                _num(msg.high), _num(msg.low), _num(msg.close), float(msg.volume or 0.0), label)
+
+
+def index_value_from_ws(msg: Any) -> Trade:
+    """An index level (`V`) as a print of size 0: the underlying's price, with no volume."""
+    symbol = plain_symbol(msg.ticker or "")
+    return Trade(symbol, from_ms(int(msg.timestamp)), _num(msg.value), 0, symbol)
 
 
 def trade_problem(trade: Trade) -> str | None:

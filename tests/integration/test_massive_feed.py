@@ -338,6 +338,30 @@ async def test_first_option_subscription_opens_the_options_socket(fake: FakeMass
         await task
 
 
+async def test_index_underlyings_stream_from_the_indices_market(fake: FakeMassive) -> None:
+    spxw = "SPXW240119C04800000"
+    feed = make_feed(fake, underlyings=["SPX", "SPY"], option_symbols=[spxw])
+    task = asyncio.create_task(feed.run())
+    try:
+        await until(lambda: all(fake.count(m) == 1 and bool(fake.latest(m).subscribed)
+                                for m in ("stocks", "indices", "options")))
+        assert sorted(fake.latest("indices").subscribed) == ["AM.I:SPX", "V.I:SPX"]
+        assert sorted(fake.latest("stocks").subscribed) == ["AM.SPY", "Q.SPY", "T.SPY"]
+        await fake.send("indices", [{"ev": "V", "val": 4780.94, "T": "I:SPX", "t": 1705676400000}])
+        await fake.send("options", [{**quote_frame(20.0, 20.6), "sym": f"O:{spxw}"}])
+        await fake.send("stocks", [spy_trade()])
+        await until(lambda: feed.events.qsize() == 3)
+        events = {e.symbol: e for e in (feed.events.get_nowait() for _ in range(3))}
+        level = events["SPX"]
+        assert isinstance(level, Trade) and (level.price, level.size) == (4780.94, 0)
+        option_quote = events[spxw]
+        assert isinstance(option_quote, Quote) and option_quote.underlying == "SPX"
+        assert not feed.is_stale()  # both underlying streams and the options stream are live
+    finally:
+        await feed.stop()
+        await task
+
+
 async def test_silence_makes_the_feed_stale_and_data_makes_it_live(fake: FakeMassive) -> None:
     clock = SimClock(FAR_FUTURE)
     changes: list[bool] = []

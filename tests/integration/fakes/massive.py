@@ -3,10 +3,10 @@
 REST answers the shared fixture shapes (`../shared/fixtures/massive/`), follows the client's
 pagination (`next_url`, of which the client keeps only path and query), and fails on request:
 `fail(path_prefix, status, times)` (429/5xx/403...), `stall(path_prefix, seconds, times)`.
-The WebSocket (`/options`, `/stocks`) speaks the real protocol: `connected` status, `auth`
-(checked against `api_key`), one `success` status per subscribed param, then the frames the
-test pushes with `send(market, [...])`. `abort(market)` kills the TCP connection (the client
-reconnects by itself), `close(market)` closes cleanly with 1000 (the client does not).
+The WebSocket (`/options`, `/stocks`, `/indices`) speaks the real protocol: `connected`
+status, `auth` (checked against `api_key`), one `success` status per subscribed param, then the
+frames the test pushes with `send(market, [...])`. `abort(market)` kills the TCP connection
+(the client reconnects by itself), `close(market)` closes cleanly with 1000 (it does not).
 
 Use inside a running event loop: `fake = await FakeMassive().start()`; `fake.rest_url`,
 `fake.ws_host`; `await fake.stop()`.
@@ -63,6 +63,7 @@ class FakeMassive:
         app = web.Application()
         app.router.add_get("/options", self._socket)
         app.router.add_get("/stocks", self._socket)
+        app.router.add_get("/indices", self._socket)
         app.router.add_get("/{tail:.*}", self._rest)
         self._runner = web.AppRunner(app, handle_signals=False)
         await self._runner.setup()
