@@ -110,6 +110,7 @@ def build_pandas(df: pd.DataFrame) -> pd.DataFrame:
 
 def build_pydantic(df: pd.DataFrame) -> list[OptionContract]:
     out = []
+    r: Any
     for r in df.itertuples():
         out.append(OptionContract(
             symbol=r.occ_symbol, underlying="GOOG", strike=r.strike, expiration=r.expiration,
