@@ -139,29 +139,37 @@ def pivots(high: FloatArray, low: FloatArray, left: int, right: int
 
 
 def support_resistance(high: FloatArray, low: FloatArray, close: FloatArray, left: int = 5,
-                       right: int = 5, tolerance: float = 0.002, max_levels: int = 12
-                       ) -> tuple[FloatArray, FloatArray]:
-    """Batch form of ``SupportResistance``: (support, resistance) as known at each bar."""
+                       right: int = 5, tolerance: float = 0.002, max_levels: int = 12,
+                       chunk: int = 65_536) -> tuple[FloatArray, FloatArray]:
+    """Batch form of ``SupportResistance``: (support, resistance) as known at each bar.
+
+    The book changes only when a pivot is confirmed (``right`` bars after it). One Python pass
+    over the pivots records the sorted level prices in effect from each confirmation on (a
+    row of at most ``max_levels``); each bar then takes its row and the nearest levels around
+    its close with numpy, ``chunk`` bars at a time to bound memory.
+    """
     is_high, is_low = pivots(high, low, left, right)
     book = LevelBook(tolerance, max_levels)
-    support = np.full(len(close), np.nan)
-    resistance = np.full(len(close), np.nan)
     events = np.flatnonzero(is_high | is_low)
-    # Levels change only when a pivot is confirmed (right bars after it); in between, the
-    # nearest levels of each close come from one fixed book.
-    starts = [*(events + right).tolist(), len(close)]
+    table = np.full((len(events), max_levels), np.nan)
     for k, bar in enumerate(events.tolist()):
         if is_high[bar]:
             book.add(float(high[bar]), bar)
         if is_low[bar]:
             book.add(float(low[bar]), bar)
-        begin, end = starts[k], starts[k + 1]
-        if begin == end:
+        table[k, :len(book._prices)] = book._prices
+    n = len(close)
+    support, resistance = np.full(n, np.nan), np.full(n, np.nan)
+    row = np.searchsorted(events + right, np.arange(n), side="right") - 1  # -1: no level yet
+    for a in range(0, n, chunk):
+        rows, c = row[a:a + chunk], close[a:a + chunk]
+        known = rows >= 0
+        if not known.any():
             continue
-        prices = np.sort(np.array([lv.price for lv in book.levels]))
-        seg = close[begin:end]
-        below = np.searchsorted(prices, seg, side="right")
-        support[begin:end] = np.where(below > 0, prices[np.maximum(below - 1, 0)], np.nan)
-        resistance[begin:end] = np.where(below < len(prices),
-                                         prices[np.minimum(below, len(prices) - 1)], np.nan)
+        levels, cc = table[rows[known]], c[known][:, None]
+        with np.errstate(invalid="ignore"):
+            below = np.where(levels <= cc, levels, -np.inf).max(axis=1)
+            above = np.where(levels > cc, levels, np.inf).min(axis=1)
+        support[a:a + chunk][known] = np.where(np.isfinite(below), below, np.nan)
+        resistance[a:a + chunk][known] = np.where(np.isfinite(above), above, np.nan)
     return support, resistance
