@@ -292,3 +292,18 @@ async def test_allowed_chats_limit_where_even_known_users_are_obeyed(
     finally:
         await svc.stop()
         bot.close()
+
+
+async def test_telegram_unreachable_at_start_up_is_retried_until_it_answers(
+        fake: FakeBotAPI, bot: Bot, settings: Settings) -> None:
+    await fake.stop()
+    svc = TelegramService(bot, settings.telegram)
+    await svc.start()  # returns at once: the daemon goes on trading
+    try:
+        await asyncio.sleep(0.5)
+        assert svc.status == "connecting" and not svc.ready.is_set()
+        await fake.restart()
+        await asyncio.wait_for(svc.ready.wait(), 15)
+        assert "TradeFly" in (await ask(fake, "/status", VIEWER))["text"]
+    finally:
+        await svc.stop()
