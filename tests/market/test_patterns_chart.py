@@ -149,3 +149,36 @@ def test_support_and_resistance_levels_from_repeated_turns():
     by_price = sorted(lv.price for lv in found[:2])
     assert (sr.support, sr.resistance) == pytest.approx(by_price)
     assert sr.support == pytest.approx((99.95 + 99.95 + 100.05) / 3)  # the mean of its pivots
+
+
+def _minute_ohlcv():
+    import pandas as pd
+
+    from tests.market.ta_data import SHARED
+
+    files = sorted((SHARED / "equity_minute").glob("IBM_2013-10-*_1min.csv.gz"))
+    df = pd.concat([pd.read_csv(f) for f in files])
+    df = df[df.regular_hours.astype(str) == "True"].dropna(subset=["close"])
+    return tuple(df[c].to_numpy(float) for c in ("open", "high", "low", "close", "volume"))
+
+
+def test_live_breakout_detector_equals_batch_on_real_bars():
+    from market.patterns.live import BreakoutDetector
+
+    _, h, lo, c, v = _minute_ohlcv()
+    ref = chart.breakouts(h, lo, c, v)
+    det = BreakoutDetector()
+    got = np.array([det.update(*row) for row in zip(h, lo, c, v, strict=True)])
+    assert np.array_equal(got, ref)
+    assert (ref == 1).sum() > 5 and (ref == -1).sum() > 5
+
+
+def test_live_climax_detector_equals_batch_on_real_bars():
+    from market.patterns.live import ClimaxDetector
+
+    o, h, lo, c, v = _minute_ohlcv()
+    ref = chart.volume_climax(o, h, lo, c, v, volume_factor=2.5, range_factor=1.5)
+    det = ClimaxDetector(volume_factor=2.5, range_factor=1.5)
+    got = np.array([det.update(*row) for row in zip(o, h, lo, c, v, strict=True)])
+    assert np.array_equal(got, ref)
+    assert np.abs(ref).sum() >= 3
