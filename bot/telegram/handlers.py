@@ -88,7 +88,9 @@ class Handlers:
             return  # a command for another bot in the same group
         chat = update.effective_chat
         actor = self.actor(update.effective_user, chat.id if chat else None)
-        outcome = self.api.execute(actor, "help" if name == "start" else name, args)
+        if name == "start":  # Telegram's first message, maybe with a deep-link payload
+            name, args = "help", []
+        outcome = self.api.execute(actor, name, args)
         if actor.role is None and chat is not None and chat.type != ChatType.PRIVATE:
             return  # strangers in a group get no answer at all (audited and logged anyway)
         await self.reply(message, outcome)
