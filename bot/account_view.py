@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.order_manager import OrderManager
-from bot.portfolio import Portfolio
+from bot.portfolio import Portfolio, Position
 from bot.trading_control import TradingControl
 from brokers.orders import Fill, Intent, Order
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
@@ -20,6 +20,7 @@ from market.clock import Clock
 from market.data import Quote
 from market.state import MarketState
 from risk.context import ContractGreeks, HeldPosition, LossStreak
+from risk.exposure import Exposure
 from risk.journal import TradeJournal
 from risk.state import TradingState
 
@@ -41,6 +42,8 @@ class AccountView:
     journal: TradeJournal = field(default_factory=TradeJournal)
     _working: list[Order] | None = field(default=None, repr=False)
     _equity: float | None = field(default=None, repr=False)
+    _held: dict[str, Position] | None = field(default=None, repr=False)
+    _exposure: Exposure | None = field(default=None, repr=False)
     _day: date | None = field(default=None, repr=False)
     _checking: bool = field(default=False, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
@@ -85,17 +88,20 @@ class AccountView:
         return self.portfolio.quantity(symbol)
 
     def positions(self) -> Mapping[str, HeldPosition]:
-        return self.portfolio.positions
+        """Open positions only: the portfolio also keeps every symbol flattened today."""
+        if self._held is None or not self._checking:
+            self._held = {s: p for s, p in self.portfolio.positions.items() if p.quantity}
+        return self._held
 
     def begin_check(self) -> None:
         """Within one risk check nothing changes, so equity, the open orders and today's date
         are computed at most once; outside a check every read is fresh."""
         self._checking = True
-        self._working = self._equity = self._day = None
+        self._working = self._equity = self._day = self._held = self._exposure = None
 
     def end_check(self) -> None:
         self._checking = False
-        self._working = self._equity = self._day = None
+        self._working = self._equity = self._day = self._held = self._exposure = None
 
     def working_orders(self) -> Sequence[Order]:
         """Open orders from the order manager's index, once per risk check."""
@@ -103,12 +109,16 @@ class AccountView:
             self._working = self.orders.open_orders()
         return self._working
 
+    def exposure(self) -> Exposure:
+        if self._exposure is None or not self._checking:
+            self._exposure = Exposure.of(self)
+        return self._exposure
+
     def open_trade_count(self) -> int:
         """Positions held plus working entries in symbols not held."""
-        quantity = self.portfolio.quantity
-        held = sum(1 for p in self.portfolio.positions.values() if p.quantity)
-        return held + sum(1 for o in self.working_orders()
-                          if o.request.intent is Intent.OPEN and quantity(o.request.symbol) == 0)
+        held = self.positions()
+        return len(held) + sum(1 for o in self.working_orders()
+                               if o.request.intent is Intent.OPEN and o.request.symbol not in held)
 
     def quote(self, symbol: str) -> Quote | None:
         return self.market.quote(symbol)

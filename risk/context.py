@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from brokers.orders import Order
 from market.calendar import Session
 from market.data import Quote
 from risk.state import TradingState
+
+if TYPE_CHECKING:
+    from risk.exposure import Exposure
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +89,10 @@ class RiskContext(Protocol):
 
     def working_orders(self) -> Sequence[Order]:
         """Orders sent and not yet in a terminal state (their remaining quantity works)."""
+
+    def exposure(self) -> Exposure:
+        """Sums over positions and working entries (`Exposure.of(self)`); a view may compute
+        it once per check."""
 
     def open_trade_count(self) -> int:
         """Positions held plus entries working at the broker."""

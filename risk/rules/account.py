@@ -10,7 +10,7 @@ from brokers.orders import OrderRequest, Side
 from market.calendar import NEW_YORK
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
-from risk.rules.common import fit, unit_cost, working_cost, working_entries
+from risk.rules.common import fit, unit_cost
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class BuyingPower:
         if per_unit is None:
             return Reject(self.name, f"no price for the cost of {request.symbol}")
         power = ctx.buying_power
-        committed = sum(working_cost(o, ctx) for o in working_entries(ctx))
+        committed = ctx.exposure().entry_cost
         if committed + per_unit * request.quantity <= power:
             return APPROVE
         allowed = fit(power, committed, per_unit)

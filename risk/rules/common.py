@@ -1,16 +1,16 @@
-"""Helpers every rule family shares: is this order an exit, what does it cost, what works."""
+"""Helpers every rule family shares: is this order an exit, what does it cost, what fits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import lru_cache
 
-from brokers.orders import Intent, Order, OrderRequest, Side
+from brokers.orders import OrderRequest, Side
 from market.instruments import CONTRACT_MULTIPLIER, OptionSymbol, is_option_symbol
 from risk.context import RiskContext
 from risk.reducing import is_entry, reduces_position
 
-__all__ = ["is_entry", "reduces_position"]
+__all__ = ["fit", "is_entry", "multiplier", "option_of", "order_price", "reduces_position",
+           "underlying_of", "unit_cost"]
 
 
 @lru_cache(maxsize=16384)
@@ -39,22 +39,6 @@ def unit_cost(request: OrderRequest, ctx: RiskContext) -> float | None:
     if price is None or not price > 0:
         return None
     return price * multiplier(request.symbol)
-
-
-def working_entries(ctx: RiskContext) -> Iterator[Order]:
-    """Working orders that open or add (intent OPEN)."""
-    for order in ctx.working_orders():
-        if order.request.intent is Intent.OPEN:
-            yield order
-
-
-def working_cost(order: Order, ctx: RiskContext) -> float:
-    """Premium still to be paid by a working buy order (0 for sells and unpriced orders)."""
-    r = order.request
-    if r.side is not Side.BUY:
-        return 0.0
-    cost = unit_cost(r, ctx)
-    return 0.0 if cost is None else cost * order.remaining
 
 
 def underlying_of(symbol: str, hint: str = "") -> str:

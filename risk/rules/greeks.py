@@ -18,7 +18,7 @@ from brokers.orders import OrderRequest
 from risk.config import GreeksLimits
 from risk.context import ContractGreeks, RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
-from risk.rules.common import multiplier, option_of, working_entries
+from risk.rules.common import multiplier, option_of
 
 GREEKS = ("delta", "gamma", "vega", "theta")
 
@@ -44,15 +44,10 @@ class GreeksLimit:
         return None if quote is None else ContractGreeks(1.0, 0.0, 0.0, 0.0, quote.mid)
 
     def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
-        exposure: dict[str, int] = {}
-        for sym, pos in ctx.positions().items():
-            if pos.quantity:
-                exposure[sym] = exposure.get(sym, 0) + pos.quantity
-        for order in working_entries(ctx):
-            r = order.request
-            exposure[r.symbol] = exposure.get(r.symbol, 0) + r.side.sign * order.remaining
         delta = gamma = vega = theta = 0.0
-        for sym, qty in exposure.items():
+        for sym, qty in ctx.exposure().signed_by_symbol.items():
+            if not qty:
+                continue
             g = self._greeks(sym, ctx)
             if g is None:
                 if self.limits.on_unknown == "reject":

@@ -12,11 +12,8 @@ from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
 from risk.rules.common import (
     fit,
-    multiplier,
     reduces_position,
     unit_cost,
-    working_cost,
-    working_entries,
 )
 from risk.state import TradingState
 
@@ -127,12 +124,7 @@ class MaxPositionSize:
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
             return Reject(self.name, f"no price to size {request.symbol}")
-        symbol = request.symbol
-        held = ctx.positions().get(symbol)
-        used = 0.0 if held is None else (
-            abs(held.quantity) * held.average_price * multiplier(symbol))
-        used += sum(working_cost(o, ctx) for o in working_entries(ctx)
-                    if o.request.symbol == symbol)
+        used = ctx.exposure().cost_by_symbol.get(request.symbol, 0.0)
         budget = ctx.equity * self.max_pct
         if used + per_unit * request.quantity <= budget:
             return APPROVE

@@ -11,12 +11,9 @@ from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
 from risk.rules.common import (
     fit,
-    multiplier,
     option_of,
     underlying_of,
     unit_cost,
-    working_cost,
-    working_entries,
 )
 
 
@@ -63,8 +60,7 @@ class PremiumPerDay:
         if per_unit is None:
             return Reject(self.name, f"no price for the premium of {request.symbol}")
         budget = self.max_pct * (ctx.start_of_day_equity or ctx.equity)
-        used = ctx.premium_opened_today() + sum(working_cost(o, ctx)
-                                                for o in working_entries(ctx))
+        used = ctx.premium_opened_today() + ctx.exposure().entry_cost
         if used + per_unit * request.quantity <= budget:
             return APPROVE
         return _resize_or_reject(
@@ -83,10 +79,7 @@ class ContractsPerUnderlying:
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         underlying = underlying_of(request.symbol, request.underlying)
-        used = sum(abs(p.quantity) for sym, p in ctx.positions().items()
-                   if p.quantity and underlying_of(sym, p.underlying) == underlying)
-        used += sum(o.remaining for o in working_entries(ctx)
-                    if underlying_of(o.request.symbol, o.request.underlying) == underlying)
+        used = ctx.exposure().contracts_by_underlying.get(underlying, 0)
         if used + request.quantity <= self.limit:
             return APPROVE
         return _resize_or_reject(
@@ -112,15 +105,7 @@ class SameExpiryExposure:
         if per_unit is None:
             return Reject(self.name, f"no price for the premium of {request.symbol}")
         expiry = option.expiration
-        used = 0.0
-        for sym, pos in ctx.positions().items():
-            held = option_of(sym) if pos.quantity else None
-            if held is not None and held.expiration == expiry:
-                used += abs(pos.quantity) * pos.average_price * multiplier(sym)
-        for order in working_entries(ctx):
-            held = option_of(order.request.symbol)
-            if held is not None and held.expiration == expiry:
-                used += working_cost(order, ctx)
+        used = ctx.exposure().cost_by_expiry.get(expiry, 0.0)
         budget = self.max_pct * ctx.equity
         if used + per_unit * request.quantity <= budget:
             return APPROVE

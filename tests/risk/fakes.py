@@ -10,6 +10,7 @@ from brokers.orders import Intent, Order, OrderRequest, OrderType, Side
 from market.calendar import Session
 from market.data import Quote
 from risk.context import ContractGreeks, HeldPosition, LossStreak
+from risk.exposure import Exposure
 from risk.manager import RiskManager, RiskRule
 from risk.state import TradingState
 
@@ -67,6 +68,9 @@ class FakeContext:
 
     def working_orders(self) -> Sequence[Order]:
         return self.working
+
+    def exposure(self) -> Exposure:
+        return Exposure.of(self)
 
     def open_trade_count(self) -> int:
         return (sum(1 for p in self.held.values() if p.quantity)
