@@ -12,6 +12,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
+from html import unescape
 from typing import Any
 
 from telegram import (
@@ -168,7 +169,7 @@ class Handlers:
                 if "parse" not in exc.message.lower() or "text" not in kwargs or attempt:
                     log.warning("reply refused by Telegram: %s", exc.message)
                     return None
-                kwargs.update(text=_TAGS.sub("", kwargs["text"]), parse_mode=None)
+                kwargs.update(text=unescape(_TAGS.sub("", kwargs["text"])), parse_mode=None)
             except TelegramError as exc:
                 log.warning("reply not sent: %s: %s", type(exc).__name__,
                             self._redact(str(exc)))

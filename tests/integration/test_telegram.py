@@ -307,3 +307,14 @@ async def test_telegram_unreachable_at_start_up_is_retried_until_it_answers(
         assert "TradeFly" in (await ask(fake, "/status", VIEWER))["text"]
     finally:
         await svc.stop()
+
+
+async def test_a_reply_telegram_cannot_parse_is_resent_as_plain_text(
+        fake: FakeBotAPI, service: TelegramService) -> None:
+    fake.refuse_html = 1
+    mark = len(fake.sent)
+    fake.command("/pnl", VIEWER)
+    reply = await fake.wait_sent(lambda m: m["kind"] == "message" and m["chat_id"] == str(VIEWER),
+                                 start=mark)
+    assert "parse_mode" not in reply
+    assert reply["text"].startswith("P&L 2015-12-24 · ACTIVE")  # tags stripped, & restored

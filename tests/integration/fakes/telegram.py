@@ -3,8 +3,8 @@
 `POST /bot<TOKEN>/<method>` with form or multipart parameters, answered in the Bot API envelope
 with the shapes of shared/fixtures/telegram/. Scripted updates are served by long polling
 (filtered by offset); every call is recorded. Failure knobs: a refused token (401), another
-poller (409 on getUpdates), flood control (429 with retry_after on the next N sends), and
-going away entirely (`stop()`, then `restart()` on the same port).
+poller (409 on getUpdates), flood control (429 with retry_after on the next N sends), HTML
+Telegram cannot parse (400), and going away entirely (`stop()`, then `restart()` on the same port).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class FakeBotAPI:
         self.conflict = False
         self.flood_sends = 0
         self.flood_retry_after = 1
+        self.refuse_html = 0  # the next N HTML messages get 400 "can't parse entities"
         self.port = 0
         self._runner: web.AppRunner | None = None
 
@@ -188,6 +189,11 @@ class FakeBotAPI:
         return message
 
     async def _api_sendMessage(self, p: dict[str, Any]) -> web.Response:
+        if self.refuse_html and p.get("parse_mode") == "HTML":
+            self.refuse_html -= 1
+            return web.json_response({
+                "ok": False, "error_code": 400, "description": "Bad Request: can't parse "
+                "entities: unsupported start tag \"x\" at byte offset 3"}, status=400)
         if self.flood_sends > 0:
             self.flood_sends -= 1
             body = fixture("error_429_TooManyRequests.json")
