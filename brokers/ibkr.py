@@ -106,6 +106,7 @@ class IbkrBroker:
         if not self._live and not self.account.startswith("D"):
             self.ib.disconnect()
             raise FatalBrokerError(f"ibkr: paper mode, but {self.account} is a live account")
+        self.ib.reqMarketDataType(self.config.market_data_type)
 
     async def close(self) -> None:
         self._closing = True

@@ -27,6 +27,9 @@ class IbkrConfig(BaseModel):
     client_id: int = Field(17, ge=0, description="API client id; one per connected program.")
     account: str = Field("", description="Account to trade; empty = the only managed account.")
     timeout_seconds: float = Field(10.0, gt=0, description="Connect and request timeout.")
+    market_data_type: int = Field(
+        1, ge=1, le=4, description="IB market data type: 1 live, 2 frozen, 3 delayed, "
+        "4 delayed-frozen (paper accounts without data subscriptions need 3).")
     retry_attempts: int = Field(3, ge=1, le=10, description="Attempts of a read request.")
     retry_initial_seconds: float = Field(0.5, ge=0,
                                          description="First back-off of a retried read.")

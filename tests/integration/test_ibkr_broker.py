@@ -85,6 +85,9 @@ async def test_order_carries_our_id_and_its_fill_is_recorded_with_commission(ven
     assert order.broker_order_id == str(placed.perm_id)
     await assert_books_match(broker, bot)
     assert (await broker.fetch_positions())[0].average_price == pytest.approx(1.3)
+    account = await broker.fetch_account()
+    assert (account.equity, account.cash, account.buying_power) == (100_000, 95_000, 380_000)
+    assert fake.market_data_type == 1
 
 
 async def test_rejection_keeps_ibs_reason(venue, fake) -> None:
@@ -211,8 +214,7 @@ async def test_combo_goes_out_as_one_bag_order(venue, fake) -> None:
 
 async def test_option_chain_lists_expirations_and_strikes(venue, fake) -> None:
     broker, _bot, _ = venue
-    fake.contracts["AAPL"] = type(fake.contracts[next(iter(fake.contracts))])(
-        265598, "AAPL", "STK", local_symbol="AAPL", multiplier="")
+    fake.stock("AAPL", 265598)
     expirations, strikes = await broker.option_chain("AAPL")
     assert expirations == ["20250620"]
     assert strikes == [100.0, 110.0]

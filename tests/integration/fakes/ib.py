@@ -83,6 +83,7 @@ class FakeTws:
     connections: int = 0
     port: int = 0
     account: str = ACCOUNT
+    market_data_type: int = 0
 
     def __post_init__(self) -> None:
         self._server: asyncio.Server | None = None
@@ -117,6 +118,11 @@ class FakeTws:
         contract = FakeContract(100_000 + len(self.contracts), symbol, "OPT", expiry, strike,
                                 right, "100", occ)
         self.contracts[occ] = contract
+        return contract
+
+    def stock(self, symbol: str, con_id: int) -> FakeContract:
+        contract = FakeContract(con_id, symbol, "STK", multiplier="", local_symbol=symbol)
+        self.contracts[symbol] = contract
         return contract
 
     def by_ref(self, order_ref: str) -> FakeOrder | None:
@@ -215,6 +221,8 @@ class FakeTws:
             self._chain(w, f)
         elif msg == "1":  # reqMktData
             self._ticks(w, f)
+        elif msg == "59":  # reqMarketDataType
+            self.market_data_type = int(f[2])
         elif msg == "8":  # reqIds
             self._send(w, ["9", "1", str(self._next_id)])
         elif msg == "3":
