@@ -245,7 +245,7 @@ async def test_external_orders_and_positions_are_reported(venue, fake) -> None:
 async def test_multileg_order_is_sent_atomically(venue, fake) -> None:
     broker, bot = venue
     legs = (Leg("AAPL250620C00100000", Side.BUY), Leg("AAPL250620C00110000", Side.SELL))
-    updates = []
+    updates: list = []
     bot.orders.broker.set_listener(updates.append)
     await broker.submit_multileg(MultiLegOrder("tf-mleg-1", legs, 1, limit_price=0.8))
     await until(lambda: any(u.status is OrderStatus.ACCEPTED for u in updates))

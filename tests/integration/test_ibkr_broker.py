@@ -154,7 +154,7 @@ async def test_fill_during_a_disconnect_is_recorded_after_reconnect(venue, fake)
 
 async def test_reconnect_restores_market_data(venue, fake) -> None:
     broker, _bot, _ = venue
-    quotes = []
+    quotes: list = []
     await broker.subscribe_quotes(OPTION, quotes.append)
     await until(lambda: bool(quotes))
     assert (quotes[-1].bid, quotes[-1].ask) == (2.10, 2.20)
@@ -200,7 +200,7 @@ async def test_external_orders_and_positions_are_reported(venue, fake) -> None:
 async def test_combo_goes_out_as_one_bag_order(venue, fake) -> None:
     broker, _bot, _ = venue
     fake.fill_on_place = False
-    updates = []
+    updates: list = []
     broker.set_listener(updates.append)
     legs = (Leg(OPTION, Side.BUY), Leg(OTHER, Side.SELL))
     await broker.submit_multileg(MultiLegOrder("tf-combo-1", legs, 2, limit_price=0.45))
