@@ -4,6 +4,7 @@ Everything here works on numpy arrays (a whole chain per call) and reads no cloc
 passes the time to expiry, computed with `years_to_expiry` from its injected clock.
 """
 
+from market.greeks.american import american_greeks, american_implied_volatility, american_price
 from market.greeks.bsm import Greeks, bsm_greeks, bsm_price
 from market.greeks.expiry import YearBasis, expiry_session, years_to_expiries, years_to_expiry
 from market.greeks.implied_vol import IVReason, IVResult, implied_volatility
@@ -13,6 +14,9 @@ __all__ = [
     "IVReason",
     "IVResult",
     "YearBasis",
+    "american_greeks",
+    "american_implied_volatility",
+    "american_price",
     "bsm_greeks",
     "bsm_price",
     "expiry_session",
