@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import timeit
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bot.account_view import AccountView  # noqa: E402
-from bot.wiring import build_bot  # noqa: E402
-from brokers.orders import Fill, Intent, Order, OrderStatus, Side  # noqa: E402
+from bot.wiring import Bot, build_bot  # noqa: E402
+from brokers.orders import Fill, Intent, Order, OrderRequest, OrderStatus, Side  # noqa: E402
 from market.clock import SimClock  # noqa: E402
 from market.data import Quote, Trade  # noqa: E402
 from risk.config import RiskConfig  # noqa: E402
@@ -53,7 +54,7 @@ def contract(i: int) -> str:
     return f"GOOG1601{15 + i % 2:02d}{'CP'[i % 3 == 0]}{600_000 + 500 * i:08d}"
 
 
-def build(tmp: Path):
+def build(tmp: Path) -> tuple[Bot, SimClock, AccountView]:
     clock = SimClock(START)
     bot = build_bot(make_settings(tmp, strategies={}, risk=RISK), clock, run_tag="bench")
     view = bot.orders.ctx
@@ -87,8 +88,8 @@ def build(tmp: Path):
     return bot, clock, view
 
 
-def timed(manager: RiskManager, make_request, clock: SimClock, bot,
-          view) -> tuple[list[float], list[float]]:
+def timed(manager: RiskManager, make_request: Callable[[int], OrderRequest], clock: SimClock,
+          bot: Bot, view: AccountView) -> tuple[list[float], list[float]]:
     """Wall time and this thread's CPU time per check, µs (CPU time leaves out preemption by
     other processes on a busy machine; wall time is what the hot path sees)."""
     wall: list[float] = []
@@ -135,15 +136,15 @@ def main() -> None:
         print(f"risk rules ({len(manager.rules)}): {', '.join(r.name for r in manager.rules)}")
         entry_sym, exit_sym = contract(50), contract(0)
 
-        def entry(i: int):
+        def entry(i: int) -> OrderRequest:
             return bot.orders.new_request(entry_sym, Side.BUY, 1, intent=Intent.OPEN,
                                           limit_price=1.05, underlying="GOOG")
 
-        def exit_(i: int):
+        def exit_(i: int) -> OrderRequest:
             return bot.orders.new_request(exit_sym, Side.SELL, 2, intent=Intent.CLOSE,
                                           limit_price=1.00, underlying="GOOG")
 
-        def big_entry(i: int):
+        def big_entry(i: int) -> OrderRequest:
             return bot.orders.new_request(entry_sym, Side.BUY, 500, intent=Intent.OPEN,
                                           limit_price=1.05, underlying="GOOG")
 
