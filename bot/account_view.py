@@ -43,6 +43,7 @@ class AccountView:
     _working: list[Order] | None = field(default=None, repr=False)
     _equity: float | None = field(default=None, repr=False)
     _held: dict[str, Position] | None = field(default=None, repr=False)
+    _held_key: tuple[int, int] = field(default=(-1, 0), repr=False)
     _exposure: Exposure | None = field(default=None, repr=False)
     _day: date | None = field(default=None, repr=False)
     _checking: bool = field(default=False, repr=False)
@@ -88,20 +89,25 @@ class AccountView:
         return self.portfolio.quantity(symbol)
 
     def positions(self) -> Mapping[str, HeldPosition]:
-        """Open positions only: the portfolio also keeps every symbol flattened today."""
-        if self._held is None or not self._checking:
-            self._held = {s: p for s, p in self.portfolio.positions.items() if p.quantity}
+        """Open positions only: the portfolio also keeps every symbol flattened today.
+        Positions change only when a fill is committed (or the books are restored), so the
+        list is rebuilt only then."""
+        book = self.portfolio.positions
+        key = (self.portfolio.fills_seen, id(book))
+        if self._held is None or key != self._held_key:
+            self._held = {s: p for s, p in book.items() if p.quantity}
+            self._held_key = key
         return self._held
 
     def begin_check(self) -> None:
         """Within one risk check nothing changes, so equity, the open orders and today's date
         are computed at most once; outside a check every read is fresh."""
         self._checking = True
-        self._working = self._equity = self._day = self._held = self._exposure = None
+        self._working = self._equity = self._day = self._exposure = None
 
     def end_check(self) -> None:
         self._checking = False
-        self._working = self._equity = self._day = self._held = self._exposure = None
+        self._working = self._equity = self._day = self._exposure = None
 
     def working_orders(self) -> Sequence[Order]:
         """Open orders from the order manager's index, once per risk check."""

@@ -67,12 +67,12 @@ class DuplicateOrderGuard:
     window: timedelta
     entry_only: ClassVar[bool] = True
     name: str = "duplicate_order"
-    _last: dict[tuple[str, Side], datetime] = field(default_factory=dict, repr=False)
+    _last: dict[tuple[str, bool], datetime] = field(default_factory=dict, repr=False)
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if request.replaces is not None:
             return APPROVE  # a smart-pricing step replacing its cancelled predecessor
-        last = self._last.get((request.symbol, request.side))
+        last = self._last.get((request.symbol, request.side is Side.BUY))
         if last is None:
             return APPROVE
         age = ctx.now() - last
@@ -85,4 +85,4 @@ class DuplicateOrderGuard:
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
         if len(self._last) > 4096:  # forget expired keys now and then
             self._last = {k: t for k, t in self._last.items() if now - t < self.window}
-        self._last[(request.symbol, request.side)] = now
+        self._last[(request.symbol, request.side is Side.BUY)] = now  # an enum hashes slowly
