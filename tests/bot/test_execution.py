@@ -77,7 +77,7 @@ def test_entry_steps_every_interval_by_cancel_replace_until_filled() -> None:
         checks["n"] += 1
         return check(*args)
 
-    bot.risk.check = counting  # type: ignore[method-assign]
+    bot.risk.check = counting  # type: ignore[method-assign,assignment]
     tick(bot, clock, 0)
     enter(bot)
     for second in (5, 10, 15, 20, 25, 30):
