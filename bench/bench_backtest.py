@@ -94,9 +94,10 @@ def bench_settings() -> Settings:
     return Settings(
         strategies={"sma_cross": {"fast": FAST, "slow": SLOW}},
         risk={"disabled_rules": ["volume", "session_window", "losing_streak",
-                                 "duplicate_order"]},
+                                 "duplicate_order"], "max_position_pct": 0.5},
         orders={"flatten_before_close_minutes": 0, "no_entries_before_close_minutes": 0},
-        paper={"commission_per_contract": 0.0})
+        paper={"commission_per_contract": 0.0},
+        execution={"entry": {"style": "natural"}, "take_profit": {"style": "natural"}})
 
 
 def ours(df: pd.DataFrame) -> tuple[float, int, int]:

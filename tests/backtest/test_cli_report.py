@@ -19,6 +19,10 @@ SPY_DAYS = ROOT / "data" / "equity_minute"
 CONFIG = """
 [risk]
 disabled_rules = ["volume"]  # the underlying's own volume is not counted from bars
+max_position_pct = 0.5  # sizing prices a unit at 100 shares: one unit of SPY is $16,800
+
+[execution.entry]
+style = "natural"  # minute data cannot show the smart policy's 10-second steps
 
 [strategies.sma_cross]
 fast = 5

@@ -20,7 +20,8 @@ FIRST, LAST = date(2013, 10, 7), date(2013, 10, 8)
 
 def _settings():  # type: ignore[no-untyped-def]
     return make_settings(strategies={"sma_cross": {"fast": 5, "slow": 20}},
-                         risk={"disabled_rules": ["volume"]})
+                         risk={"disabled_rules": ["volume"], "max_position_pct": 0.5},
+                         execution={"entry": {"style": "natural"}})
 
 
 def _fills(path: Path) -> list[tuple[object, ...]]:

@@ -19,7 +19,8 @@ DAYS = [date(2013, 10, d) for d in (4, 7, 8, 9, 10, 11)]
 def _settings(**backtest: object):  # type: ignore[no-untyped-def]
     return make_settings(
         strategies={"sma_cross": {"fast": 5, "slow": 20}},
-        risk={"disabled_rules": ["volume"]},
+        risk={"disabled_rules": ["volume"], "max_position_pct": 0.5},
+        execution={"entry": {"style": "natural"}},
         backtest={"n_jobs": 1, "walk_forward": {
             "in_sample_days": 2, "out_of_sample_days": 2,
             "params": {"strategies.sma_cross.slow": [20, 60]}}, **backtest})
