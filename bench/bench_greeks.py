@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from market.calendar import ExchangeCalendar  # noqa: E402
 from market.chain import OptionChain  # noqa: E402
-from market.greeks import bsm_greeks, implied_volatility  # noqa: E402
+from market.greeks import implied_volatility_and_greeks  # noqa: E402
 from market.greeks.chain import with_greeks  # noqa: E402
 from tests.market.greeks_data import RATE, goog_quotes  # noqa: E402
 
@@ -92,8 +92,8 @@ def quantlib_iv_and_greeks(d: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def ours(d: dict[str, np.ndarray]) -> np.ndarray:
-    res = implied_volatility(d["price"], d["is_call"], d["s"], d["k"], d["t"], RATE, DIVIDEND)
-    bsm_greeks(d["is_call"], d["s"], d["k"], d["t"], RATE, DIVIDEND, res.iv)
+    res, _greeks = implied_volatility_and_greeks(d["price"], d["is_call"], d["s"], d["k"],
+                                                 d["t"], RATE, DIVIDEND)
     return res.iv
 
 

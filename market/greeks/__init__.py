@@ -7,7 +7,12 @@ passes the time to expiry, computed with `years_to_expiry` from its injected clo
 from market.greeks.american import american_greeks, american_implied_volatility, american_price
 from market.greeks.bsm import Greeks, bsm_greeks, bsm_price
 from market.greeks.expiry import YearBasis, expiry_session, years_to_expiries, years_to_expiry
-from market.greeks.implied_vol import IVReason, IVResult, implied_volatility
+from market.greeks.implied_vol import (
+    IVReason,
+    IVResult,
+    implied_volatility,
+    implied_volatility_and_greeks,
+)
 
 __all__ = [
     "Greeks",
@@ -21,6 +26,7 @@ __all__ = [
     "bsm_price",
     "expiry_session",
     "implied_volatility",
+    "implied_volatility_and_greeks",
     "years_to_expiries",
     "years_to_expiry",
 ]

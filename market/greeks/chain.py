@@ -6,9 +6,9 @@ import numpy as np
 
 from market.calendar import ExchangeCalendar
 from market.chain import OptionChain
-from market.greeks.bsm import FloatArray, bsm_greeks
+from market.greeks.bsm import FloatArray
 from market.greeks.expiry import YearBasis, years_to_expiry
-from market.greeks.implied_vol import IVResult, implied_volatility
+from market.greeks.implied_vol import IVResult, implied_volatility_and_greeks
 
 DAYS_PER_YEAR = 365.0
 
@@ -33,10 +33,8 @@ def with_greeks(chain: OptionChain, rate: float, dividend_yield: float,
     `OptionContract` documents them.
     """
     t = chain_years_to_expiry(chain, calendar, basis)
-    iv = implied_volatility(chain.mid, chain.is_call, chain.underlying_prices, chain.strike, t,
-                            rate, dividend_yield)
-    g = bsm_greeks(chain.is_call, chain.underlying_prices, chain.strike, t, rate,
-                   dividend_yield, iv.iv)
+    iv, g = implied_volatility_and_greeks(chain.mid, chain.is_call, chain.underlying_prices,
+                                          chain.strike, t, rate, dividend_yield)
     updated = chain.with_columns(implied_volatility=iv.iv, delta=g.delta, gamma=g.gamma,
                                  theta=g.theta / DAYS_PER_YEAR, vega=g.vega, rho=g.rho)
     return updated, iv

@@ -25,7 +25,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import ndtr
 
-from market.greeks.bsm import INV_SQRT_2PI, FloatArray, as_bool, as_float
+from market.greeks.bsm import INV_SQRT_2PI, FloatArray, Greeks, as_bool, as_float
 from market.greeks.iv_guess import initial_total_vol
 
 MAX_ITERATIONS = 60
@@ -77,22 +77,45 @@ def implied_volatility(price: ArrayLike, is_call: ArrayLike, s: ArrayLike, k: Ar
     ``price`` is the option premium per share (e.g. the NBBO mid); ``t`` is in years;
     ``r`` and ``q`` are continuous rate and dividend yield. See `IVReason` for the NaN cases.
     """
+    return _run(price, is_call, s, k, t, r, q, want_greeks=False)[0]
+
+
+def implied_volatility_and_greeks(price: ArrayLike, is_call: ArrayLike, s: ArrayLike,
+                                  k: ArrayLike, t: ArrayLike, r: ArrayLike, q: ArrayLike,
+                                  ) -> tuple[IVResult, Greeks]:
+    """`implied_volatility` plus the Greeks at that volatility (as `bsm_greeks` gives them),
+    reusing the forward, discount and log-moneyness of the solve: a chain in one pass."""
+    result, greeks = _run(price, is_call, s, k, t, r, q, want_greeks=True)
+    assert greeks is not None
+    return result, greeks
+
+
+def _run(price: ArrayLike, is_call: ArrayLike, s: ArrayLike, k: ArrayLike, t: ArrayLike,
+         r: ArrayLike, q: ArrayLike, want_greeks: bool) -> tuple[IVResult, Greeks | None]:
     arrays = np.broadcast_arrays(as_float(price), as_bool(is_call), as_float(s), as_float(k),
                                  as_float(t), as_float(r), as_float(q))
     shape = arrays[0].shape
     flat = [np.ravel(a) for a in arrays]
-    iv = np.empty(flat[0].size)
-    reason = np.empty(flat[0].size, dtype=np.int8)
+    n = flat[0].size
+    iv = np.empty(n)
+    reason = np.empty(n, dtype=np.int8)
+    fields = {name: np.full(n, np.nan) for name in Greeks.__slots__} if want_greeks else {}
     # Blocks bound the memory of the temporaries on very large inputs (speed is the same).
-    for start in range(0, iv.size, BLOCK):
+    for start in range(0, n, BLOCK):
         block = slice(start, start + BLOCK)
-        iv[block], reason[block] = _solve_block(*(a[block] for a in flat))
-    return IVResult(iv.reshape(shape), reason.reshape(shape))
+        iv[block], reason[block], greeks = _solve_block(*(a[block] for a in flat),
+                                                        want_greeks=want_greeks)
+        for name, values in greeks.items():
+            fields[name][block] = values
+    result = IVResult(iv.reshape(shape), reason.reshape(shape))
+    if not want_greeks:
+        return result, None
+    return result, Greeks(**{name: a.reshape(shape) for name, a in fields.items()})
 
 
 def _solve_block(p: FloatArray, call: NDArray[np.bool_], s: FloatArray, k: FloatArray,
-                 t: FloatArray, r: FloatArray, q: FloatArray,
-                 ) -> tuple[FloatArray, NDArray[np.int8]]:
+                 t: FloatArray, r: FloatArray, q: FloatArray, *, want_greeks: bool,
+                 ) -> tuple[FloatArray, NDArray[np.int8], dict[str, FloatArray]]:
     reason = np.zeros(p.size, dtype=np.int8)
     with np.errstate(invalid="ignore"):
         finite = (np.isfinite(p) & np.isfinite(s) & np.isfinite(k) & np.isfinite(t)
@@ -103,8 +126,9 @@ def _solve_block(p: FloatArray, call: NDArray[np.bool_], s: FloatArray, k: Float
     iv = np.full(p.size, np.nan)
     idx = np.flatnonzero(reason == 0)
     if idx.size == 0:
-        return iv, reason
-    if idx.size < p.size:
+        return iv, reason, {}
+    subset = idx.size < p.size
+    if subset:
         call = call[idx]
         p, s, k, t, r, q = (a[idx] for a in (p, s, k, t, r, q))
     disc = np.exp(-r * t)
@@ -123,12 +147,45 @@ def _solve_block(p: FloatArray, call: NDArray[np.bool_], s: FloatArray, k: Float
     sub[(sub == 0) & (beta_otm >= np.exp(0.5 * xr))] = IVReason.ABOVE_MAX
     solve = np.flatnonzero(sub == 0)
     total_vol, converged = _normalized_implied_vol(xr[solve], beta_otm[solve])
+    sqrt_t = np.sqrt(t)
     sub_iv = np.full(idx.size, np.nan)
-    sub_iv[solve] = np.where(converged, total_vol / np.sqrt(t[solve]), np.nan)
+    sub_iv[solve] = np.where(converged, total_vol / sqrt_t[solve], np.nan)
     sub[solve[~converged]] = IVReason.NOT_CONVERGED
     iv[idx] = sub_iv
     reason[idx] = sub
-    return iv, reason
+    if not want_greeks:
+        return iv, reason, {}
+    greeks = _greeks(call, s, k, t, r, q, sub_iv, sqrt_t, disc, fwd, x)
+    if subset:
+        for name, values in greeks.items():
+            full = np.full(reason.size, np.nan)
+            full[idx] = values
+            greeks[name] = full
+    return iv, reason, greeks
+
+
+def _greeks(call: NDArray[np.bool_], s: FloatArray, k: FloatArray, t: FloatArray,
+            r: FloatArray, q: FloatArray, sigma: FloatArray, sqrt_t: FloatArray,
+            disc: FloatArray, fwd: FloatArray, x: FloatArray) -> dict[str, FloatArray]:
+    """`bsm_greeks` from the solve's own forward, discount and log-moneyness (NaN sigma gives
+    NaN Greeks)."""
+    sd = sigma * sqrt_t
+    d1 = x / sd + 0.5 * sd
+    sign = np.where(call, 1.0, -1.0)
+    nd1 = ndtr(sign * d1)
+    nd2 = ndtr(sign * (d1 - sd))
+    pdf1 = INV_SQRT_2PI * np.exp(-0.5 * d1 * d1)
+    s_div = fwd * disc  # S e^{-qt}
+    k_disc = k * disc
+    return {
+        "price": sign * (s_div * nd1 - k_disc * nd2),
+        "delta": sign * (s_div / s) * nd1,
+        "gamma": s_div * pdf1 / (s * s * sd),
+        "theta": -0.5 * s_div * pdf1 * sigma / sqrt_t + sign * (q * s_div * nd1
+                                                                - r * k_disc * nd2),
+        "vega": s_div * pdf1 * sqrt_t,
+        "rho": sign * k_disc * t * nd2,
+    }
 
 
 def _derivative_ratios(x: FloatArray, s: FloatArray,
@@ -199,35 +256,41 @@ StepFn = Callable[[FloatArray, FloatArray, FloatArray], tuple[FloatArray, NDArra
 
 def _solve(step_fn: StepFn, x: FloatArray, target: FloatArray, s: FloatArray,
            ) -> tuple[FloatArray, NDArray[np.bool_]]:
-    """Iterate `step_fn` on the still-unconverged entries, inside a bracket kept from signs."""
+    """Iterate `step_fn` on the still-unconverged entries, inside a bracket kept from signs.
+
+    The working arrays hold only the unconverged entries and are compacted when some finish,
+    so no iteration gathers from or scatters to the full arrays.
+    """
     out = s.copy()
     converged = np.zeros(s.size, dtype=np.bool_)
-    active = np.arange(s.size)
-    lo = np.zeros(s.size)
-    hi = np.full(s.size, np.inf)
-    last = np.full(s.size, np.inf)
+    ids: NDArray[np.intp] = np.arange(s.size)
+    xa, ta, sa = x, target, s
+    lo: FloatArray = np.zeros(s.size)
+    hi: FloatArray = np.full(s.size, np.inf)
+    last: FloatArray = np.full(s.size, np.inf)
     for _ in range(MAX_ITERATIONS):
-        if active.size == 0:
-            break
-        sa = out[active]
-        step, too_low = step_fn(x[active], target[active], sa)
-        lo_a = np.where(too_low, np.maximum(lo[active], sa), lo[active])
-        hi_a = np.where(too_low, hi[active], np.minimum(hi[active], sa))
+        step, too_low = step_fn(xa, ta, sa)
+        lo = np.where(too_low, np.maximum(lo, sa), lo)
+        hi = np.where(too_low, hi, np.minimum(hi, sa))
         proposal = sa + step
-        inside = np.isfinite(proposal) & (proposal > lo_a) & (proposal < hi_a)
-        fallback = np.where(np.isfinite(hi_a), 0.5 * (lo_a + hi_a), 2.0 * sa)
+        inside = np.isfinite(proposal) & (proposal > lo) & (proposal < hi)
+        fallback = np.where(np.isfinite(hi), 0.5 * (lo + hi), 2.0 * sa)
         exact = step == 0.0
         new_s = np.where(exact, sa, np.where(inside, proposal, fallback))
         size = np.abs(step)
         # A quartic step of relative size d leaves an error of order d^4 (1e-12 at d = 1e-3,
         # checked against QuantLib in the tests). A step that stops shrinking is rounding noise.
         small = size <= _FINAL_STEP * new_s
-        stalled = (size >= last[active]) & (size <= _NOISE_STEP * new_s)
-        done = exact | (inside & (small | stalled)) | (hi_a - lo_a <= _REL_STEP_TOL * new_s)
-        out[active] = new_s
-        lo[active] = lo_a
-        hi[active] = hi_a
-        last[active] = size
-        converged[active[done]] = True
-        active = active[~done]
+        stalled = (size >= last) & (size <= _NOISE_STEP * new_s)
+        done = exact | (inside & (small | stalled)) | (hi - lo <= _REL_STEP_TOL * new_s)
+        out[ids] = new_s
+        if done.all():
+            converged[ids] = True
+            break
+        if done.any():
+            converged[ids[done]] = True
+            keep = ~done
+            ids, xa, ta, new_s, lo, hi, size = (a[keep] for a in (ids, xa, ta, new_s, lo, hi,
+                                                                   size))
+        sa, last = new_s, size
     return out, converged

@@ -224,3 +224,23 @@ def test_scalars_and_shapes_broadcast() -> None:
     assert float(bsm_price(True, 100.0, 100.0, 0.0, 0.01, 0.0, 0.3)) != float(
         bsm_price(True, 100.0, 100.0, 0.1, 0.01, 0.0, 0.3))  # NaN at t = 0
     assert math.isnan(float(bsm_price(True, 100.0, 100.0, 0.0, 0.01, 0.0, 0.3)))
+
+
+def test_fused_greeks_equal_bsm_greeks_at_the_implied_vol(goog) -> None:
+    from market.greeks import implied_volatility_and_greeks
+
+    q = goog
+    dividend = 0.012
+    res, fused = implied_volatility_and_greeks(q.price, q.is_call, q.spot, q.strike, q.t, RATE,
+                                               dividend)
+    alone = implied_volatility(q.price, q.is_call, q.spot, q.strike, q.t, RATE, dividend)
+    np.testing.assert_array_equal(res.reason, alone.reason)
+    np.testing.assert_array_equal(res.iv, alone.iv)
+    ref = bsm_greeks(q.is_call, q.spot, q.strike, q.t, RATE, dividend, res.iv)
+    for name in ("price", "delta", "gamma", "theta", "vega", "rho"):
+        a, b = getattr(fused, name), getattr(ref, name)
+        assert np.array_equal(np.isnan(a), np.isnan(b)), name
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-11, err_msg=name)
+    # The price at the implied vol reproduces the quote.
+    ok = res.ok
+    np.testing.assert_allclose(fused.price[ok], q.price[ok], rtol=1e-11, atol=1e-11)

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from market.calendar import ExchangeCalendar
 from market.chain import OptionChain
@@ -32,8 +33,9 @@ def test_chain_columns_match_the_array_functions() -> None:
     iv = implied_volatility(mid, chain.is_call[row], 749.0, chain.strike[row], t, RATE, 0.0).iv
     g = bsm_greeks(chain.is_call[row], 749.0, chain.strike[row], t, RATE, 0.0, iv)
     assert filled.column("implied_volatility")[row] == float(iv)
-    assert filled.column("delta")[row] == float(g.delta)
-    assert filled.column("theta")[row] == float(g.theta) / 365.0  # per calendar day
+    assert filled.column("delta")[row] == pytest.approx(float(g.delta), rel=1e-12)
+    # Theta per calendar day on the chain, per year from the array functions.
+    assert filled.column("theta")[row] == pytest.approx(float(g.theta) / 365.0, rel=1e-12)
     contract = filled.contract(row)
-    assert contract.vega == float(g.vega)
+    assert contract.vega == pytest.approx(float(g.vega), rel=1e-12)
     assert contract.is_valid
