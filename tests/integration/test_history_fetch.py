@@ -69,9 +69,11 @@ def config(tmp_path: Path, **kw: object) -> HistoryConfig:
 
 def stored(tmp_path: Path, dataset: str) -> list[tuple]:
     glob = HistoryStore(tmp_path / "history").glob(dataset)
-    return duckdb.sql(f"SELECT date, underlying, symbol, window_start, close, volume "
-                      f"FROM read_parquet('{glob}', hive_partitioning=true) "
-                      f"ORDER BY date, underlying, symbol, window_start").fetchall()
+    relation = duckdb.sql(f"SELECT date, underlying, symbol, window_start, close, volume "
+                          f"FROM read_parquet('{glob}', hive_partitioning=true) "
+                          f"ORDER BY date, underlying, symbol, window_start")
+    assert relation is not None
+    return relation.fetchall()
 
 
 def test_fetch_keeps_only_chosen_underlyings_and_never_asks_for_a_weekend(s3, tmp_path):

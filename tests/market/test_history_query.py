@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 
 import polars as pl
@@ -24,7 +25,7 @@ def _ns(day: date, minute: int) -> int:
 
 
 @pytest.fixture
-def query(tmp_path) -> HistoryQuery:
+def query(tmp_path) -> Iterator[HistoryQuery]:
     store = HistoryStore(tmp_path)
     for n, day in enumerate(DAYS):
         rows = [f"O:{t},{v},1,{1 + n + m / 100},2,0.5,{_ns(day, m)},1"
