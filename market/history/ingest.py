@@ -223,6 +223,8 @@ def _route(batch: pa.RecordBatch, dataset: Dataset, chosen: list[str],
         code = pc.if_else(well_formed, pc.take(root_code, position), pa.scalar(None, pa.int32()))
         malformed = pc.and_(wanted, pc.invert(well_formed))
         bad = pc.sum(pc.take(pc.cast(malformed, pa.int64()), indices)).as_py() or 0
+        # Parse only well-formed tickers; the rows of the others are filtered out below.
+        dictionary = pc.if_else(well_formed, dictionary, pa.scalar(None, pa.string()))
     else:
         code = pc.cast(pc.index_in(dictionary, value_set=pa.array(chosen)), pa.int32())
         bad = 0
