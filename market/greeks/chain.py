@@ -38,3 +38,33 @@ def with_greeks(chain: OptionChain, rate: float, dividend_yield: float,
     updated = chain.with_columns(implied_volatility=iv.iv, delta=g.delta, gamma=g.gamma,
                                  theta=g.theta / DAYS_PER_YEAR, vega=g.vega, rho=g.rho)
     return updated, iv
+
+
+def atm_implied_vol(chain: OptionChain, calendar: ExchangeCalendar, target_days: float = 30.0,
+                    basis: YearBasis = YearBasis.CALENDAR) -> float:
+    """Constant-maturity at-the-money IV: the daily value behind IV rank and percentile.
+
+    Per expiration, the mean IV of the call and put at the strike nearest the underlying
+    (clean rows with an IV only); then linear in total variance (sigma^2 t) between the two
+    expirations around `target_days`, flat beyond the first or last. NaN when no expiration
+    has an at-the-money IV. Needs the `implied_volatility` column (see `with_greeks`).
+    """
+    iv = chain.column("implied_volatility")
+    t = chain_years_to_expiry(chain, calendar, basis)
+    usable = chain.valid & np.isfinite(iv) & (t > 0)
+    points: list[tuple[float, float]] = []
+    for expiration in np.unique(chain.expiration[usable]):
+        rows = np.flatnonzero(usable & (chain.expiration == expiration))
+        distance = np.abs(chain.strike[rows] - chain.underlying_prices[rows])
+        atm = rows[distance == distance.min()]
+        points.append((float(t[atm[0]]), float(iv[atm].mean())))
+    if not points:
+        return float("nan")
+    target = target_days / DAYS_PER_YEAR
+    times = np.array([p[0] for p in points])
+    variances = np.array([p[1] ** 2 * p[0] for p in points])
+    if target <= times[0]:
+        return points[0][1]
+    if target >= times[-1]:
+        return points[-1][1]
+    return float(np.sqrt(np.interp(target, times, variances) / target))
