@@ -164,14 +164,24 @@ def confidence_bucket(confidence: float | None, edges: Sequence[float]) -> str:
     return f"≥{cuts[-1]:.2f}"
 
 
-def breakdown(trades: Sequence[TradeRecord],
-              key: Callable[[TradeRecord], str]) -> dict[str, dict[str, Any]]:
+def breakdown(trades: Sequence[TradeRecord], key: Callable[[TradeRecord], str],
+              order: Callable[[str], Any] | None = None) -> dict[str, dict[str, Any]]:
+    """Trade statistics per group, groups sorted by `order` (default: by name)."""
     groups: dict[str, list[TradeRecord]] = defaultdict(list)
     for t in trades:
         groups[key(t)].append(t)
     return {name: {"trades": len(g), "net_pnl": net_pnl(g), "win_rate": win_rate(g),
                    "profit_factor": profit_factor(g), "expectancy": expectancy(g)}
-            for name, g in sorted(groups.items())}
+            for name, g in sorted(groups.items(), key=lambda kv: (
+                order(kv[0]) if order else kv[0]))}
+
+
+def _bucket_order(label: str) -> float:
+    """Sort confidence buckets low to high ('no signal' last)."""
+    if label == "no signal":
+        return math.inf
+    digits = label.lstrip("<≥").split("–")[0]
+    return float(digits) - (0.001 if label.startswith("<") else 0.0)
 
 
 def pnl_by_hour(trades: Sequence[TradeRecord]) -> dict[int, float]:
@@ -253,6 +263,7 @@ def compute(trades: Sequence[TradeRecord], equity: pd.Series, starting_equity: f
         return_pct=(end - starting_equity) / starting_equity,
         by_strategy=breakdown(trades, lambda t: t.strategy),
         by_confidence=breakdown(trades, lambda t: confidence_bucket(t.confidence,
-                                                                    confidence_edges)),
+                                                                    confidence_edges),
+                                _bucket_order),
         by_exit=breakdown(trades, lambda t: t.exit_reason), by_hour=pnl_by_hour(trades),
         daily={str(d): float(v) for d, v in per_day.items()})

@@ -91,7 +91,7 @@ def build_figure(result: BacktestResult, metrics: Metrics) -> go.Figure:
     fig.update_xaxes(rangebreaks=_overnight_breaks(eq), row=3, col=1)
     fig.update_xaxes(type="category", row=4, col=1)
     for row in (1, 2, 4):
-        fig.update_yaxes(tickprefix="$", row=row, col=1)
+        fig.update_yaxes(tickformat="$,.0f", row=row, col=1)
     return fig
 
 

@@ -125,6 +125,9 @@ def test_compute_puts_it_together_and_serializes() -> None:
     data = result.to_dict()
     assert data["max_drawdown_duration_seconds"] == 86460.0
     assert data["average_hold_seconds"] == 180.0
+    # confidence buckets run from low to high, trades without a signal last
+    assert list(result.by_confidence) == ["<0.50", "0.50–0.70", "0.70–0.90", "≥0.90",
+                                          "no signal"]
 
 
 def _order(cid: str, side: Side, intent: Intent, reason: str) -> Order:
