@@ -38,7 +38,12 @@ from market.history.datasets import (
     dataset,
 )
 from market.history.errors import HistoryError, NotInSubscription, TransientFetchError
-from market.history.ingest import CorruptFile, commit_ingest, ingest_stream
+from market.history.ingest import (
+    CorruptFile,
+    UnparseableValue,
+    commit_ingest,
+    ingest_stream,
+)
 from market.history.rest import ReferenceSource
 from market.history.s3 import FlatFileSource
 from market.history.store import HistoryStore, ManifestEntry
@@ -141,6 +146,7 @@ class _Fetcher:
         assert self.flat_files is not None
         attempts = self.config.file_retries + 1
         last = ""
+        lenient = False
         for attempt in range(1, attempts + 1):
             if ds.name in self.refused:
                 return Status.NOT_IN_PLAN, 0, ""
@@ -150,7 +156,8 @@ class _Fetcher:
                     return Status.MISSING, 0, "no file for this session"
                 stream, info = opened
                 try:
-                    result = ingest_stream(stream, ds, underlyings, self.store)
+                    result = ingest_stream(stream, ds, underlyings, self.store,
+                                           lenient=lenient)
                 finally:
                     stream.close()
                 if merge_into is not None and (merge_into.etag, merge_into.size) != (
@@ -164,6 +171,11 @@ class _Fetcher:
                 return Status.STORED, sum(result.rows.values()), ""
             except NotInSubscription:
                 raise
+            except UnparseableValue as exc:  # garbage in a numeric cell: drop such rows
+                log.warning("%s %s: %s; reading it again, dropping unparseable rows",
+                            ds.name, day, exc)
+                lenient, last = True, _describe(exc)
+                continue
             except (TransientFetchError, CorruptFile, OSError, HistoryError) as exc:
                 last = _describe(exc)
             except Exception as exc:  # botocore/urllib3 errors raised inside the stream

@@ -40,6 +40,37 @@ class CorruptFile(ValueError):
     """The file could not be read to its end (truncated gzip, bad CSV): nothing was stored."""
 
 
+class UnparseableValue(CorruptFile):
+    """A cell is not a number where one is due; reading again with `lenient=True` drops such
+    rows (counted) instead of failing the file."""
+
+
+_NUMBER = {
+    "int": r"^[-+]?\d+$",
+    "float": r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$|^(?i:nan|inf|-inf)$",
+}
+
+
+def _coerce(batch: pa.RecordBatch, dataset: Dataset) -> tuple[pa.RecordBatch, int]:
+    """Lenient mode: drop rows whose numeric cells do not parse, then cast to the real types."""
+    types = dict(dataset.csv_types)
+    keep = None
+    for name, kind in types.items():
+        if kind == pa.string():
+            continue
+        pattern = _NUMBER["int" if pa.types.is_integer(kind) else "float"]
+        col = batch.column(name)
+        ok = pc.or_(pc.is_null(col), pc.fill_null(pc.match_substring_regex(col, pattern), False))
+        keep = ok if keep is None else pc.and_(keep, ok)
+    bad = 0
+    if keep is not None:
+        bad = batch.num_rows - (pc.sum(pc.cast(keep, pa.int64())).as_py() or 0)
+        if bad:
+            batch = batch.filter(keep)
+    columns = [pc.cast(batch.column(name), kind) for name, kind in types.items()]
+    return pa.RecordBatch.from_arrays(columns, names=list(types)), bad
+
+
 @dataclass
 class IngestResult:
     """Rows per underlying (0 when the file had none), rows dropped as malformed, and the
@@ -161,10 +192,12 @@ class _Partitioner:
 
 
 def ingest_stream(stream: Any, dataset: Dataset, underlyings: Iterable[str],
-                  store: HistoryStore) -> IngestResult:
+                  store: HistoryStore, *, lenient: bool = False) -> IngestResult:
     """Read a gzip CSV stream (a pyarrow input stream or file object) into temp partitions.
 
-    Raises `CorruptFile` if the stream is truncated or unparseable; nothing is left behind.
+    Raises `CorruptFile` if the stream is truncated or unparseable, `UnparseableValue` when a
+    numeric cell is garbage (read it again with `lenient=True`, which parses every column as
+    text first and drops such rows); either way nothing is left behind.
     """
     chosen = sorted({u.upper() for u in underlyings})
     if not chosen:
@@ -177,7 +210,8 @@ def ingest_stream(stream: Any, dataset: Dataset, underlyings: Iterable[str],
         return "skip"
 
     names = [name for name, _ in dataset.csv_types]
-    convert = pcsv.ConvertOptions(column_types=dict(dataset.csv_types), include_columns=names,
+    types = {n: pa.string() for n in names} if lenient else dict(dataset.csv_types)
+    convert = pcsv.ConvertOptions(column_types=types, include_columns=names,
                                   include_missing_columns=True, strings_can_be_null=True)
     parts = _Partitioner(store, chosen)
     source_rows = 0
@@ -191,9 +225,17 @@ def ingest_stream(stream: Any, dataset: Dataset, underlyings: Iterable[str],
             convert_options=convert)
         for batch in reader:
             source_rows += batch.num_rows
+            if lenient:
+                batch, bad = _coerce(batch, dataset)
+                dropped += bad
             _kept, bad = _route(batch, dataset, chosen, parts)
             dropped += bad
-    except (OSError, pa.ArrowInvalid, EOFError) as exc:
+    except pa.ArrowInvalid as exc:
+        parts.abort()
+        if "conversion error" in str(exc).lower() and not lenient:
+            raise UnparseableValue(f"{dataset.name}: a value does not parse ({exc})") from exc
+        raise CorruptFile(f"{dataset.name}: unreadable file ({exc})") from exc
+    except (OSError, EOFError) as exc:
         parts.abort()
         raise CorruptFile(f"{dataset.name}: unreadable file ({exc})") from exc
     except BaseException:

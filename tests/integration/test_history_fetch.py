@@ -308,3 +308,18 @@ def test_stock_trades_keep_the_dark_pool_marker(s3, tmp_path):
     assert [t["price"] for t in trades] == [545.10, 545.12]
     assert [t["trf_id"] for t in trades] == [None, 202]
     assert trades[0]["conditions"] == "12,37"
+
+
+def test_a_garbage_number_drops_its_row_not_the_file(s3, tmp_path):
+    day = date(2024, 8, 23)
+    rows = minute_rows(day)
+    rows[1] = f"O:AAPL240816C00225000,11,1.0x5,1.07,1.08,1.04,{ns(day, 9, 31)},4"  # bad open
+    s3.put_csv(flat_key(MINUTE, day), AGG_HEADER, rows)
+
+    report = fetch(config(tmp_path, file_retries=1), day, day, ["AAPL"], ["options_minute"],
+                   flat_files=source(s3))
+
+    assert report.events[0].status is Status.STORED
+    store = HistoryStore(tmp_path / "history")
+    assert store.manifest("options_minute", day).dropped_rows == 1
+    assert store.manifest("options_minute", day).underlyings == {"AAPL": 2}
