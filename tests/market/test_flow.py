@@ -174,9 +174,9 @@ def test_real_goog_day(goog_feed: ReplayFeed) -> None:
     assert sum(isinstance(e, BlockTrade) for e in flow.events) == blocks
     signed = f.side_premium(TradeSide.BUY) + f.side_premium(TradeSide.SELL)
     assert 0 < signed < premium.sum()  # most prints are signed, none is invented
-    oi = pd.read_csv("data/replay/GOOG_2015-12-24_open_interest.csv.gz")
+    oi_table = pd.read_csv("data/replay/GOOG_2015-12-24_open_interest.csv.gz")
     volume = trades.groupby("occ_symbol").volume.sum()
-    ratio = (volume / oi.set_index("occ_symbol").open_interest).dropna()  # inf where OI = 0
+    ratio = (volume / oi_table.set_index("occ_symbol").open_interest).dropna()  # inf where OI = 0
     finite = ratio[np.isfinite(ratio)]
     top = finite.idxmax()
     assert flow.volume_oi_ratio(top) == pytest.approx(finite[top])
