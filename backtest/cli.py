@@ -94,6 +94,10 @@ def _print_summary(console: Console, result: BacktestResult,
             ("events", f"{result.events:,} in {result.elapsed_seconds:.1f} s")):
         table.add_row(name, value)
     console.print(table)
+    if result.orders and not result.fills and result.entry_style == "smart":
+        console.print("[yellow]orders were sent but none filled: the default smart entry "
+                      "steps from the mid every few seconds, which minute-stamped data cannot "
+                      "show; try [execution.entry] style = \"natural\"[/yellow]")
     if result.open_at_end:
         console.print(f"[yellow]{result.open_at_end} position(s) still open at the end of the "
                       "data: marked at the liquidation side, not in the trade list[/yellow]")

@@ -50,6 +50,7 @@ class BacktestResult:
     dropped_quotes: int = 0
     elapsed_seconds: float = 0.0
     data_description: str = ""
+    entry_style: str = ""  # the [execution.entry] style the run used
     fill_log: list[dict[str, Any]] = field(default_factory=list)
 
     @property
@@ -149,7 +150,7 @@ def _collect(bot: Bot, data: BacktestData, stamps: list[datetime], equity: list[
         daily=store.load_daily_pnl(), open_at_end=still_open, events=events,
         signals=summary.signals, orders=summary.orders, denied=summary.denied,
         fills=summary.fills, dropped_quotes=summary.dropped_quotes, elapsed_seconds=elapsed,
-        data_description=data.description,
+        data_description=data.description, entry_style=bot.settings.execution.entry.style,
         fill_log=[{"fill_id": f.fill_id, "client_order_id": f.client_order_id,
                    "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
                    "price": f.price, "commission": f.commission, "ts": f.ts.isoformat()}

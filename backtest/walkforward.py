@@ -149,6 +149,18 @@ def evaluate(task: Task) -> Outcome:
         result.starting_equity), m.daily)
 
 
+def sweep(settings: Settings, data: Path, days: list[date], params: dict[str, list[Any]],
+          objective: str = "net_pnl") -> list[Outcome]:
+    """Backtest every combination of `params` over the same days, in parallel; best first."""
+    candidates = grid(params)
+    for combo in candidates:
+        with_overrides(settings, combo)
+    tasks = [Task(settings, data, tuple(days), tuple(c.items()), objective) for c in candidates]
+    cfg = settings.backtest
+    results = parallel_map(evaluate, tasks, scheduler=cfg.scheduler, n_jobs=cfg.n_jobs)
+    return sorted(results, key=lambda o: o.score, reverse=True)
+
+
 def walk_forward(settings: Settings, data: Path, days: list[date]) -> WalkForwardResult:
     cfg = settings.backtest
     wf = cfg.walk_forward

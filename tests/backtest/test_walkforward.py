@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from backtest import montecarlo as mc
+from backtest.parallel import parallel_map
 from backtest.runner import run
-from backtest.walkforward import grid, rolling_windows, walk_forward, with_overrides
+from backtest.walkforward import grid, rolling_windows, sweep, walk_forward, with_overrides
 from tests.conftest import ROOT, make_settings
 
 SPY_DAYS = ROOT / "data" / "equity_minute"
@@ -98,3 +99,18 @@ def test_dask_cluster_gives_the_same_monte_carlo_as_in_line(dask_scheduler: str)
     there = mc.resample_trades(pnls, [2, 2, 2], 50_000.0, 0.002, runs=4000, seed=9,
                                scheduler=dask_scheduler)
     assert there == here
+
+
+def test_sweep_ranks_every_combination_by_the_objective() -> None:
+    outcomes = sweep(_settings(), SPY_DAYS, DAYS[:2], {"strategies.sma_cross.slow": [20, 40, 60]})
+    assert sorted(o.overrides["strategies.sma_cross.slow"] for o in outcomes) == [20, 40, 60]
+    scores = [o.score for o in outcomes]
+    assert scores == sorted(scores, reverse=True)
+    best = outcomes[0]
+    again = run(with_overrides(_settings(), best.overrides), SPY_DAYS, DAYS[0], DAYS[1])
+    assert best.net_pnl == pytest.approx(again.net_pnl)
+
+
+def test_local_processes_return_results_in_order() -> None:
+    # joblib's loky processes (the default backend when no scheduler is named)
+    assert parallel_map(abs, [-3, 1, -2, 5], n_jobs=2) == [3, 1, 2, 5]
