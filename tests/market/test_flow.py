@@ -178,7 +178,7 @@ def test_real_goog_day(goog_feed: ReplayFeed) -> None:
     volume = trades.groupby("occ_symbol").volume.sum()
     ratio = (volume / oi_table.set_index("occ_symbol").open_interest).dropna()  # inf where OI = 0
     finite = ratio[np.isfinite(ratio)]
-    top = finite.idxmax()
+    top = str(finite.idxmax())
     assert flow.volume_oi_ratio(top) == pytest.approx(finite[top])
     assert {s for s, _ in flow.unusual_volume(0.5)} == set(ratio[ratio >= 0.5].index)
     assert len(ratio[ratio >= 0.5]) > 3
