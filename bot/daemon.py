@@ -122,6 +122,8 @@ class Daemon:
     async def _shutdown(self) -> None:
         self.notifier.stopping()
         bot = self.bot
+        if bot.engine.execution is not None:
+            bot.engine.execution.stop_stepping()  # a cancel must not send the next step
         if self.settings.orders.cancel_open_orders_on_shutdown:
             for order in bot.orders.open_orders():
                 bot.orders.cancel(order.client_order_id)

@@ -115,6 +115,8 @@ class Engine:
             venue.on_quote(quote)
         if self.markouts.pending:
             self.markouts.on_quote(quote)
+        if self.execution is not None and self.execution.chains:
+            self.execution.on_quote(quote.symbol, quote.ts)
         if self.portfolio.quantity(quote.symbol) != 0:
             self._watch_position(quote)
         for guarded in self.strategies:
@@ -244,9 +246,11 @@ class Engine:
         if held == 0 or self._exit_working(symbol):
             return None
         side = Side.SELL if held > 0 else Side.BUY
+        entry = self.orders.orders.get(bracket.entry_id) if bracket else None
         request = self.orders.new_request(
             symbol, side, abs(held), intent=Intent.CLOSE, order_type=OrderType.MARKET,
             underlying=self.market.underlying_of.get(symbol, ""), reason=why,
+            strategy=entry.request.strategy if entry else "",
             parent_id=bracket.entry_id if bracket else None)
         assert self.execution is not None
         order = self.execution.execute(request, kind)
@@ -288,6 +292,8 @@ class Engine:
     def flatten(self, reason: str, symbol: str | None = None) -> list[Order]:
         """Close every position (or one symbol's) through risk and the order manager, and
         cancel working entries."""
+        if self.execution is not None:
+            self.execution.stop_stepping(symbol)  # a cancelled entry step must not re-enter
         for order in self.orders.open_orders():
             if order.request.intent is Intent.OPEN and symbol in (None, order.request.symbol):
                 self.orders.cancel(order.client_order_id)

@@ -113,15 +113,34 @@ class ExecutionManager:
     def working(self, symbol: str) -> bool:
         return any(c.symbol == symbol for c in self.chains.values())
 
+    def on_quote(self, symbol: str, now: datetime) -> None:
+        """A fresh quote for `symbol`: step its chains whose time has come, priced on it."""
+        for chain in [c for c in self.chains.values() if c.symbol == symbol]:
+            if not chain.cancelling and now >= chain.next_step_at:
+                self._step(chain, now)
+
     def on_time(self, now: datetime) -> None:
-        """Step every chain whose time has come (called on events and on the timer)."""
+        """Any event or timer tick: give up chains past their deadline, and step those whose
+        contract has been quiet for a whole extra interval (priced on the last quote)."""
         for chain in list(self.chains.values()):
-            if chain.cancelling or now < chain.next_step_at:
+            if chain.cancelling:
                 continue
-            if now >= chain.deadline or chain.step >= chain.policy.steps:
+            quiet_since = chain.next_step_at + timedelta(seconds=chain.policy.step_seconds)
+            if now >= chain.deadline or now >= quiet_since:
+                self._step(chain, now)
+
+    def stop_stepping(self, symbol: str | None = None) -> None:
+        """Flatten, kill or shutdown: no further steps (for one symbol or all); the cancel
+        of the working step then ends its chain."""
+        for chain in self.chains.values():
+            if symbol is None or chain.symbol == symbol:
                 chain.giving_up = True
-            chain.cancelling = True
-            self.orders.cancel(chain.child)
+
+    def _step(self, chain: Chain, now: datetime) -> None:
+        if now >= chain.deadline or chain.step >= chain.policy.steps:
+            chain.giving_up = True
+        chain.cancelling = True
+        self.orders.cancel(chain.child)
 
     def _on_order(self, order: Order) -> None:
         chain = self.chains.get(order.client_order_id)

@@ -19,9 +19,9 @@ class ExecutionPolicy(BaseModel):
         0.0, ge=0, le=1, description="Where the first step sits between the mid (0) and the "
         "natural price (1).")
     steps: int = Field(3, ge=1, le=20, description="Steps from the start to the natural price.")
-    step_seconds: float = Field(10.0, gt=0, description="Seconds between steps.")
+    step_seconds: float = Field(20.0, gt=0, description="Seconds between steps.")
     give_up_seconds: float = Field(
-        60.0, gt=0, description="Cancel and stop working the order after this long.")
+        180.0, gt=0, description="Cancel and stop working the order after this long.")
     tick: float = Field(0.01, gt=0, description="Price increment orders are rounded to.")
 
 

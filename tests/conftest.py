@@ -33,6 +33,8 @@ def make_settings(tmp_path: Path | None = None, **overrides: Any) -> Settings:
                   "sqlite:///:memory:"},
         "paper": {"ledger_path": str(tmp_path / "ledger.db") if tmp_path else ":memory:"},
         "http": {"enabled": False},
+        # The replay's quotes are minute bars: a quote a minute old is the standing market.
+        "risk": {"liquidity": {"max_quote_age_seconds": 120}},
     }
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):

@@ -35,6 +35,8 @@ url = "sqlite:///{tmp_path / 'store.db'}"
 ledger_path = "{tmp_path / 'ledger.db'}"
 [http]
 enabled = false
+[risk.liquidity]
+max_quote_age_seconds = 120
 """)
     return path
 

@@ -140,3 +140,15 @@ def test_stops_go_to_market_by_default() -> None:
     exit_order = [o for o in bot.store.load_orders() if o.request.intent is Intent.CLOSE][0]
     assert exit_order.request.order_type.value == "market"
     assert exit_order.average_fill_price == 1.98
+
+
+def test_flatten_cancels_a_stepping_entry_without_sending_its_next_step() -> None:
+    bot, clock, _ = make_bot()
+    tick(bot, clock, 0)
+    enter(bot)
+    bot.engine.flatten("person pressed flatten")
+    tick(bot, clock, 30)
+    tick(bot, clock, 60)
+    orders = bot.store.load_orders()
+    assert [o.status for o in orders] == [OrderStatus.CANCELLED]
+    assert bot.engine.execution is not None and not bot.engine.execution.chains
