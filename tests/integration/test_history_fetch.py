@@ -323,3 +323,20 @@ def test_a_garbage_number_drops_its_row_not_the_file(s3, tmp_path):
     store = HistoryStore(tmp_path / "history")
     assert store.manifest("options_minute", day).dropped_rows == 1
     assert store.manifest("options_minute", day).underlyings == {"AAPL": 2}
+
+
+def test_downloads_run_in_parallel_but_never_beyond_the_bound(s3, tmp_path):
+    days = [date(2024, 9, d) for d in (3, 4, 5, 6, 9, 10)]
+    for day in days:
+        s3.put_csv(flat_key(MINUTE, day), AGG_HEADER, minute_rows(day))
+    s3.faults.get_delay_seconds = 0.3
+    s3.max_in_flight = 0
+    try:
+        report = fetch(config(tmp_path, max_parallel_downloads=2), days[0], days[-1], ["SPY"],
+                       ["options_minute"], flat_files=source(s3))
+    finally:
+        s3.faults.get_delay_seconds = 0.0
+
+    assert report.ok
+    assert len(report.of(Status.STORED)) == 6
+    assert s3.max_in_flight == 2

@@ -43,6 +43,7 @@ class Faults:
     stall_mid_body: Counter[str] = field(default_factory=Counter)
     corrupt_body: Counter[str] = field(default_factory=Counter)
     stall_seconds: float = 3.0
+    get_delay_seconds: float = 0.0  # every GET waits this long (to make downloads overlap)
 
 
 class FakeMassiveS3:
@@ -51,6 +52,8 @@ class FakeMassiveS3:
     def __init__(self) -> None:
         self.faults = Faults()
         self.requests: list[tuple[str, str]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # most GETs served at once
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._proxy: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
@@ -121,7 +124,17 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self._handle("HEAD")
 
     def do_GET(self) -> None:
-        self._handle("GET")
+        fake = self.owner
+        with fake._lock:
+            fake.in_flight += 1
+            fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+        try:
+            if fake.faults.get_delay_seconds:
+                time.sleep(fake.faults.get_delay_seconds)
+            self._handle("GET")
+        finally:
+            with fake._lock:
+                fake.in_flight -= 1
 
     def _handle(self, method: str) -> None:
         fake, key = self.owner, self._key()
