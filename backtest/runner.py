@@ -108,20 +108,22 @@ def _drive(bot: Bot, clock: SimClock, data: BacktestData,
             und_marks[u].append(q.mid if q is not None else float("nan"))
 
     last: datetime | None = None
+    on_event, advance = engine.on_event, clock.advance_to
     for event in data.source.events():
         ts = event.ts
-        if next_sample is None or ts >= next_sample:
-            if last is not None:
-                sample(last)
-            next_sample = ts.replace(second=0, microsecond=0) + ONE_MINUTE
-            if progress is not None and (next_day is None or ts >= next_day):
-                local = ts.astimezone(NEW_YORK)
-                next_day = datetime.combine(local.date() + timedelta(days=1),
-                                            datetime.min.time(), NEW_YORK)
-                progress(local.date())
-        clock.advance_to(ts)
-        engine.on_event(event)
-        last = ts
+        if ts is not last:  # feeds share one stamp object per release time: cheap test first
+            if next_sample is None or ts >= next_sample:
+                if last is not None:
+                    sample(last)
+                next_sample = ts.replace(second=0, microsecond=0) + ONE_MINUTE
+                if progress is not None and (next_day is None or ts >= next_day):
+                    local = ts.astimezone(NEW_YORK)
+                    next_day = datetime.combine(local.date() + timedelta(days=1),
+                                                datetime.min.time(), NEW_YORK)
+                    progress(local.date())
+            advance(ts)
+            last = ts
+        on_event(event)
         events += 1
     engine.close_session()
     if last is not None:
