@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from market.history.datasets import underlying_of_root
@@ -83,6 +84,15 @@ class HistoryQuery:
         frame = (pl.scan_parquet(files, hive_partitioning=True)
                  .filter(pl.col("symbol") == sym.occ).sort("window_start").collect())
         return frame.to_arrow()
+
+    def dark_pool_prints(self, symbol: str, day: date) -> pa.Table:
+        """A stock's off-exchange prints of the day: trades reported through a FINRA trade
+        reporting facility (`trf_id` set), the dark-pool and internalized volume."""
+        path = self.store.partition_path("stocks_trades", day, symbol.upper())
+        if not path.exists():
+            return pa.table({})
+        table = pq.read_table(path)
+        return table.filter(pc.is_valid(table.column("trf_id")))
 
     def lazy(self, dataset: str) -> pl.LazyFrame:
         """The whole dataset as a Polars lazy frame (Hive columns `date`, `underlying`)."""

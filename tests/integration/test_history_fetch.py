@@ -13,6 +13,7 @@ import pytest
 
 from market.history.config import HistoryConfig
 from market.history.fetch import FetchEvent, Status, fetch
+from market.history.query import HistoryQuery
 from market.history.s3 import FlatFileSource
 from market.history.store import HistoryStore
 from tests.integration.fakes.s3 import (
@@ -308,6 +309,8 @@ def test_stock_trades_keep_the_dark_pool_marker(s3, tmp_path):
     assert [t["price"] for t in trades] == [545.10, 545.12]
     assert [t["trf_id"] for t in trades] == [None, 202]
     assert trades[0]["conditions"] == "12,37"
+    dark = HistoryQuery(HistoryStore(tmp_path / "history")).dark_pool_prints("spy", FRI)
+    assert dark.column("size").to_pylist() == [5000.0]
 
 
 def test_a_garbage_number_drops_its_row_not_the_file(s3, tmp_path):
