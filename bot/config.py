@@ -32,6 +32,8 @@ from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
 from market.feeds.massive import MassiveFeedConfig
+from market.flow.config import FlowConfig
+from market.greeks.config import GreeksConfig
 from market.history.config import HistoryConfig
 from risk.config import RiskConfig
 
@@ -236,6 +238,8 @@ class Settings(BaseSettings):
     massive: MassiveConfig = MassiveConfig()
     history: HistoryConfig = HistoryConfig()
     backtest: BacktestConfig = BacktestConfig()
+    greeks: GreeksConfig = GreeksConfig()
+    flow: FlowConfig = FlowConfig()
 
     @classmethod
     def settings_customise_sources(
