@@ -26,6 +26,7 @@ import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -80,8 +81,9 @@ class Prebuilt:
 
 def to_events(df: pd.DataFrame) -> list[Bar | Quote]:
     out: list[Bar | Quote] = []
-    for ts, o, h, lo, c, v in zip(df.index.to_pydatetime(), df.Open, df.High, df.Low, df.Close,
-                                  df.Volume, strict=True):
+    stamps = pd.DatetimeIndex(df.index).to_pydatetime()
+    for ts, o, h, lo, c, v in zip(stamps, df.Open, df.High, df.Low, df.Close, df.Volume,
+                                  strict=True):
         out.append(Bar(SYMBOL, ts, o, h, lo, c, float(v)))
         out.append(Quote(SYMBOL, ts, round(c - 0.01, 4), round(c + 0.01, 4), 10_000, 10_000,
                          SYMBOL))
@@ -102,7 +104,7 @@ def bench_settings() -> Settings:
 
 def ours(df: pd.DataFrame) -> tuple[float, int, int]:
     events = to_events(df)
-    days = sorted({d.date() for d in df.index.tz_convert("America/New_York")})
+    days = sorted({d.date() for d in pd.DatetimeIndex(df.index).tz_convert("America/New_York")})
     data = BacktestData(Prebuilt(events), days, [SYMBOL], "benchmark bars")
     start = time.perf_counter()
     result = run(bench_settings(), data)
@@ -146,7 +148,7 @@ def numpy_reference(close: np.ndarray) -> tuple[float, int]:
     return time.perf_counter() - start, entries
 
 
-def peers(df: pd.DataFrame) -> list[dict[str, object]]:
+def peers(df: pd.DataFrame) -> list[dict[str, Any]]:
     if not PEERS.exists():
         print("  peers: /tmp/peers not found. To compare, run: python3 -m venv /tmp/peers && "
               "/tmp/peers/bin/pip install backtesting backtrader")
@@ -154,7 +156,7 @@ def peers(df: pd.DataFrame) -> list[dict[str, object]]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bars.csv"
         frame = df.copy()
-        frame.index = frame.index.tz_convert(None)
+        frame.index = pd.DatetimeIndex(frame.index).tz_convert(None)
         frame.to_csv(path)
         proc = subprocess.run([str(PEERS), str(ROOT / "bench" / "peer_sma.py"), str(path),
                                str(FAST), str(SLOW)], capture_output=True, text=True,
@@ -207,7 +209,7 @@ def main() -> None:
         if "error" in peer:
             print(f"  {peer['engine']}: not available ({peer['error']})")
             continue
-        rows.append((str(peer["engine"]), float(peer["seconds"]), int(peer["trades"])))  # type: ignore[arg-type]
+        rows.append((str(peer["engine"]), float(peer["seconds"]), int(peer["trades"])))
     print(f"{'engine':32s} {'seconds':>9s} {'bars/s':>12s} {'entries':>8s}")
     for name, secs, entries in rows:
         rate = N_BARS / secs if secs > 0 else math.inf
