@@ -5,12 +5,12 @@ The method follows the structure of Jäckel's "Let's be rational" (2015) in a nu
 1. Normalize: with forward F, discount D, ``x = ln(F/K)`` and ``beta = price / (D sqrt(F K))``
    every option becomes an out-of-the-money call in ``(x <= 0, beta)``; an in-the-money quote
    is turned into its out-of-the-money twin by put-call parity (its time value).
-2. Start from an asymptotic inverse (Jäckel's lower map for small prices, the large-volatility
-   tail for prices near the upper bound, the tangent at the inflection point in between).
+2. Start from Jäckel's four-branch rational-cubic guesses (`iv_guess`), typically within
+   0.1-5% of the answer.
 3. Refine with third-order Householder steps on an objective chosen per region (1/ln b
-   below the inflection point, -ln(b_max - b) above it) so that each step is nearly exact;
-   2-3 steps reach 1e-15. A bracket kept from the signs of the residuals catches any step
-   that would leave it (bisection), so the solver cannot diverge.
+   below the inflection point, -ln(b_max - b) above it); about two steps per quote reach
+   ~1e-12. A bracket kept from the signs of the residuals turns any step that would leave
+   it into bisection, so the solver cannot diverge.
 
 Quotes with no implied volatility get NaN and a reason code (`IVReason`), never a number.
 """
