@@ -40,7 +40,6 @@ from typing import Any, TypeVar
 from massive import RESTClient, WebSocketClient
 from massive.exceptions import AuthError, BadResponse
 from massive.websocket.models import EquityAgg, EquityQuote, EquityTrade, IndexValue, Market
-from pydantic import BaseModel, ConfigDict, Field
 from tenacity import (
     Retrying,
     retry_if_exception_type,
@@ -53,6 +52,7 @@ from websockets.protocol import State
 from market.chain import OptionChain
 from market.clock import Clock
 from market.data import Bar, Quote, Trade, quote_problem
+from market.feeds.massive_config import MassiveFeedConfig
 from market.feeds.massive_convert import (
     bar_from_ws,
     bar_problem,
@@ -76,32 +76,6 @@ _WS_LOG.setLevel(logging.INFO)
 
 Event = Quote | Trade | Bar
 T = TypeVar("T")
-
-
-class MassiveFeedConfig(BaseModel):
-    """How to reach Massive and how hard to try. The API key is not here: it is a secret."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    rest_url: str = Field("https://api.massive.com", description="REST base URL (no trailing /).")
-    ws_host: str = Field("socket.massive.com", description="WebSocket host[:port].")
-    ws_secure: bool = Field(True, description="wss:// (TLS); false only for a local test server.")
-    http_retries: int = Field(2, ge=0, description="Quick retries inside the client (urllib3) "
-                              "on 429/5xx/timeouts before a call counts as failed.")
-    connect_timeout_seconds: float = Field(5.0, gt=0, description="HTTP connect timeout.")
-    read_timeout_seconds: float = Field(10.0, gt=0, description="HTTP read timeout.")
-    call_attempts: int = Field(4, ge=1, description="Attempts of a whole REST call (each with "
-                               "the quick retries) before MassiveUnavailable is raised.")
-    backoff_initial_seconds: float = Field(0.5, ge=0, description="First backoff between "
-                                           "attempts and between stream reconnects.")
-    backoff_max_seconds: float = Field(30.0, gt=0, description="Backoff ceiling.")
-    ws_max_reconnects: int = Field(5, ge=0, description="Reconnects the client itself makes "
-                                   "after abnormal closes, before our supervisor takes over.")
-    snapshot_page_size: int = Field(250, ge=1, le=250, description="Chain snapshot page size.")
-    max_quote_age_seconds: float = Field(60.0, gt=0, description="Chain snapshot quotes older "
-                                         "than this (or DELAYED) are flagged stale.")
-    queue_size: int = Field(100_000, ge=1, description="Events buffered for the engine; beyond "
-                            "it new events are dropped and counted as queue_full.")
 
 
 class MassiveUnavailable(RuntimeError):
