@@ -159,7 +159,8 @@ def ls_cmd(config: ConfigOpt = None, store: StoreOpt = None,
         return
     table = Table(title=f"history store {root}")
     for column in ("dataset", "from", "to", "days", "underlyings", "rows", "MB"):
-        table.add_column(column, justify="right" if column in ("days", "rows", "MB") else "left")
+        table.add_column(column, justify="right" if column in ("days", "rows", "MB") else "left",
+                         no_wrap=column != "underlyings", overflow="fold")
     for s in summaries:
         shown = ", ".join(s.underlyings[:8]) + (" …" if len(s.underlyings) > 8 else "")
         table.add_row(s.dataset, str(s.first_day or "-"), str(s.last_day or "-"), str(s.days),
