@@ -35,6 +35,7 @@ from market.feeds.massive_config import MassiveFeedConfig
 from market.flow.config import FlowConfig
 from market.greeks.config import GreeksConfig
 from market.history.config import HistoryConfig
+from market.indicators.config import IndicatorsConfig
 from risk.config import RiskConfig
 
 LIVE_CONFIRM_ENV = "TRADEFLY_LIVE_CONFIRM"
@@ -240,6 +241,7 @@ class Settings(BaseSettings):
     backtest: BacktestConfig = BacktestConfig()
     greeks: GreeksConfig = GreeksConfig()
     flow: FlowConfig = FlowConfig()
+    indicators: IndicatorsConfig = IndicatorsConfig()
 
     @classmethod
     def settings_customise_sources(

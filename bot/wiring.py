@@ -24,6 +24,7 @@ from brokers.base import Broker, MarketAware
 from brokers.paper import PaperBroker
 from market.calendar import ExchangeCalendar
 from market.clock import Clock
+from market.flow.tracker import FlowTracker
 from market.state import MarketState
 from risk.manager import RiskManager
 from risk.quote_greeks import QuoteGreeks
@@ -75,14 +76,15 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     broker = broker or build_broker(settings, clock)
     bus = EventBus()
     metrics = Metrics()
-    market = MarketState()
+    calendar = calendar or ExchangeCalendar()
+    market = MarketState(indicators=settings.indicators.build(calendar),
+                         flow=FlowTracker(settings.flow), calendar=calendar)
     portfolio = Portfolio(starting_cash=settings.paper.starting_cash)
     control = TradingControl(store, bus)
     control.load()
     risk = RiskManager(build_rules(settings.risk))
     ids = ClientIdGenerator(settings.orders.client_id_prefix, clock, run_tag)
     orders = OrderManager(store, broker, risk, portfolio, clock, ids, bus, metrics)
-    calendar = calendar or ExchangeCalendar()
     greeks = settings.risk.greeks
     greeks_source = QuoteGreeks(market, clock, calendar, greeks.rate, greeks.dividend_yield,
                                 timedelta(seconds=greeks.max_age_seconds))

@@ -2,6 +2,10 @@
 
 Updated by the engine from feed events, read by strategies and risk. Only data stamped at or
 before the clock's now ever lands here, because the feed releases events in time order.
+
+Optional analytics ride along: an indicator registry fed the underlyings' closed 1-minute bars
+(and building 5m/15m/1h/1d itself), and a flow tracker fed option prints with the contract's
+NBBO. Quotes, the hot path, pay for neither.
 """
 
 from __future__ import annotations
@@ -9,7 +13,10 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from market.calendar import ExchangeCalendar
 from market.data import Bar, Quote, Trade
+from market.flow.tracker import FlowTracker
+from market.indicators.registry import IndicatorRegistry
 
 
 @dataclass(slots=True)
@@ -29,6 +36,9 @@ class MarketState:
     bars: dict[str, deque[Bar]] = field(default_factory=dict)
     open_interest: dict[str, int] = field(default_factory=dict)
     underlying_of: dict[str, str] = field(default_factory=dict)
+    indicators: IndicatorRegistry | None = None
+    flow: FlowTracker | None = None
+    calendar: ExchangeCalendar | None = None
 
     def on_quote(self, quote: Quote) -> None:
         self.quotes[quote.symbol] = quote
@@ -42,12 +52,19 @@ class MarketState:
         act.volume += trade.size
         act.last_price = trade.price
         act.trades += 1
+        if self.flow is not None and trade.underlying and trade.underlying != trade.symbol:
+            self.flow.on_trade(trade, self.quotes.get(trade.symbol))
 
-    def on_bar(self, bar: Bar) -> None:
+    def on_bar(self, bar: Bar) -> list[Bar]:
+        """Keep the bar; a 1-minute bar also feeds the indicators. Returns the larger bars
+        (5m, 15m, ...) that this minute closed, for callers that act on them."""
         series = self.bars.get(bar.symbol)
         if series is None:
             series = self.bars[bar.symbol] = deque(maxlen=self.bar_history)
         series.append(bar)
+        if self.indicators is not None and bar.timeframe == "1m":
+            return self.indicators.on_bar(bar)
+        return []
 
     def quote(self, symbol: str) -> Quote | None:
         return self.quotes.get(symbol)
@@ -63,3 +80,5 @@ class MarketState:
     def reset_session(self) -> None:
         """Forget session totals at a new session; quotes and bars stay for continuity."""
         self.activity.clear()
+        if self.flow is not None:
+            self.flow.reset_session()
