@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from bot.web.app import mount_dashboard
 from bot.wiring import Bot
 
 
@@ -32,6 +33,7 @@ def create_app(bot: Bot, health: Callable[[], dict[str, Any]]) -> FastAPI:
     def metrics() -> Response:
         return Response(generate_latest(bot.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    app.state.dashboard = mount_dashboard(app, bot, health)
     return app
 
 

@@ -1,0 +1,1 @@
+"""The web dashboard: pages, a REST API and one WebSocket, served by the daemon's own uvicorn."""
