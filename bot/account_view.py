@@ -39,6 +39,11 @@ class AccountView:
     #: The broker's buying power when it reports one (set by the daemon after each account
     #: fetch); the view uses the lower of it and our own cash.
     reported_buying_power: float | None = None
+    #: Set by the daemon from the live feed's staleness callback (never on replay): while
+    #: True the connectivity rule refuses entries.
+    feed_stale: bool = False
+    #: Set by the daemon while the broker is in planned downtime (IBKR's nightly restart).
+    broker_downtime: bool = False
     journal: TradeJournal = field(default_factory=TradeJournal)
     _working: list[Order] | None = field(default=None, repr=False)
     _equity: float | None = field(default=None, repr=False)

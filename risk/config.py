@@ -135,7 +135,7 @@ RULE_NAMES = (
     "premium_per_day", "contracts_per_underlying", "same_expiry_exposure", "no_short_options",
     "greeks", "session_window", "zero_dte_cutoff", "stale_quote", "spread", "volume",
     "open_interest", "buying_power", "pattern_day_trader", "losing_streak", "duplicate_order",
-    "order_rate",
+    "order_rate", "connectivity",
 )
 #: Rules that protect the books themselves and cannot be disabled.
 ESSENTIAL_RULES = frozenset({"order_sanity", "trading_state", "daily_loss"})

@@ -81,6 +81,14 @@ class RiskContext(Protocol):
     @property
     def entries_paused(self) -> bool: ...
 
+    @property
+    def feed_stale(self) -> bool:
+        """The live market-data feed is stale (silent or disconnected): no new entries."""
+
+    @property
+    def broker_downtime(self) -> bool:
+        """The broker is inside a planned downtime window (IBKR's nightly restart)."""
+
     def position_quantity(self, symbol: str) -> int:
         """Signed contracts held (short is negative)."""
 

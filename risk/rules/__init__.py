@@ -9,6 +9,7 @@ from datetime import timedelta
 from risk.config import RiskConfig
 from risk.manager import RiskRule
 from risk.rules.account import BuyingPower, LosingStreakCooldown, PatternDayTrader
+from risk.rules.connectivity import ConnectivityGate
 from risk.rules.flow import DuplicateOrderGuard, OrderRateThrottle
 from risk.rules.greeks import GreeksLimit
 from risk.rules.limits import (
@@ -37,6 +38,7 @@ def _candidates(c: RiskConfig) -> list[RiskRule | None]:
         OrderSanity(),
         TradingStateGate(),
         DailyLossGuard(c.max_daily_loss_pct),
+        ConnectivityGate(),
         SessionWindow(ses.no_entries_after_open_minutes * minutes,
                       ses.no_entries_before_close_minutes * minutes, ses.require_session),
         None if opt.zero_dte_cutoff_minutes is None else ZeroDteCutoff(

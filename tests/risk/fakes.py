@@ -39,6 +39,8 @@ class FakeContext:
     buying_power: float = 100_000.0
     trading_state: TradingState = TradingState.ACTIVE
     entries_paused: bool = False
+    feed_stale: bool = False
+    broker_downtime: bool = False
     held: dict[str, Held] = field(default_factory=dict)
     working: list[Order] = field(default_factory=list)
     quotes: dict[str, Quote] = field(default_factory=dict)
