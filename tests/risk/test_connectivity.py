@@ -11,12 +11,12 @@ from risk.rules.connectivity import ConnectivityGate
 from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, passes, sell
 
 
-@pytest.mark.parametrize(("flags", "why"), [
-    ({"feed_stale": True}, "feed is stale"),
-    ({"broker_downtime": True}, "planned downtime"),
+@pytest.mark.parametrize(("stale", "downtime", "why"), [
+    (True, False, "feed is stale"),
+    (False, True, "planned downtime"),
 ])
-def test_entries_are_refused_and_exits_pass(flags: dict[str, bool], why: str) -> None:
-    ctx = FakeContext(held={CALL: Held(2)}, **flags)
+def test_entries_are_refused_and_exits_pass(stale: bool, downtime: bool, why: str) -> None:
+    ctx = FakeContext(held={CALL: Held(2)}, feed_stale=stale, broker_downtime=downtime)
     decision = ConnectivityGate().check(buy(PUT), ctx)
     assert isinstance(decision, Reject) and why in decision.reason
     assert not passes(ConnectivityGate(), buy(PUT), ctx)
