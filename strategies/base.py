@@ -56,6 +56,13 @@ class StrategyConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = Field(True, description="Run this strategy.")
+    max_capital_pct: float | None = Field(
+        0.25, gt=0, le=1, description="Safeguard: premium this strategy may hold or have "
+        "working, as a fraction of equity; None = no limit of its own.")
+    max_entries_per_day: int | None = Field(
+        30, ge=1, description="Safeguard: entries per session; None = no limit.")
+    max_open_positions: int | None = Field(
+        3, ge=1, description="Safeguard: positions this strategy may hold at once.")
 
 
 class Strategy:

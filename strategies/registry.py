@@ -64,4 +64,6 @@ def build_strategies(sections: Mapping[str, Mapping[str, Any]], market: MarketSt
 
 def _load_builtins() -> None:
     # Importing the modules runs their register() calls.
-    import strategies.scalping  # noqa: F401
+    import strategies.momentum_breakout
+    import strategies.scalping
+    import strategies.unusual_activity  # noqa: F401
