@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,29 +30,53 @@ from tests.risk.fakes import NOON, FakeContext, Held
 
 UNIVERSE = ["GOOG151231C00750000", "GOOG151231P00745000", "GOOG160115C00760000",
             "AAPL151231C00110000"]
-CONFIG = RiskConfig.model_validate({
-    "max_contracts_per_order": 20, "max_concurrent_trades": 3, "max_position_pct": 0.05,
-    "options": {"max_premium_per_day_pct": 0.30, "max_contracts_per_underlying": 30,
-                "max_same_expiry_pct": 0.10, "max_premium_per_trade": 4_000},
-    "greeks": {"max_abs_delta_dollars": 400_000},
-    "account": {"pdt_equity_threshold": None, "losing_streak": None},
-    "liquidity": {"min_open_interest": 0},
-})
+# A loose base, and one variant per limit family that makes that family bind first (a tight
+# limit elsewhere would mask it). Rules that only ever refuse (time, market quality, pace)
+# have their own tests and are off here.
+BASE: dict[str, Any] = {
+    "max_contracts_per_order": 20, "max_concurrent_trades": 4, "max_position_pct": 0.5,
+    "options": {"max_premium_per_day_pct": 5.0, "max_contracts_per_underlying": 1_000,
+                "max_same_expiry_pct": 1.0, "max_premium_per_trade": 10_000},
+    "greeks": {"max_abs_delta_dollars": 10**9},
+    "account": {"pdt_equity_threshold": None, "losing_streak": None,
+                "duplicate_window_seconds": None, "max_orders_per_second": None,
+                "max_orders_per_minute": None},
+    "liquidity": {"min_open_interest": 0, "max_quote_age_seconds": None, "max_spread": None,
+                  "max_spread_pct": None},
+}
+TIGHT: dict[str, dict[str, Any]] = {
+    "size": {"max_position_pct": 0.10},
+    "per_trade": {"options": {"max_premium_per_trade": 1_500}},
+    "premium_day": {"options": {"max_premium_per_day_pct": 0.25}},
+    "underlying": {"options": {"max_contracts_per_underlying": 15}},
+    "expiry": {"options": {"max_same_expiry_pct": 0.15}},
+    "greeks": {"greeks": {"max_abs_delta_dollars": 200_000}},
+    "concurrency": {"max_concurrent_trades": 2},
+    "buying_power": {},  # the simulated broker reports a fifth of our cash
+}
+
+
+def variant(name: str) -> RiskConfig:
+    merged: dict[str, Any] = {k: dict(v) if isinstance(v, dict) else v for k, v in BASE.items()}
+    for key, value in TIGHT[name].items():
+        if isinstance(value, dict):
+            merged[key].update(value)
+        else:
+            merged[key] = value
+    return RiskConfig.model_validate(merged)
+
+
 GREEKS = {s: ContractGreeks(-0.4 if "P" in s[10:] else 0.5, 0.01, 0.3, -0.5, 750.0)
           for s in UNIVERSE}
 EPS = 1e-6
-OPT = CONFIG.options
-assert OPT.max_premium_per_trade and OPT.max_premium_per_day_pct
-assert OPT.max_contracts_per_underlying and OPT.max_same_expiry_pct
-PER_TRADE, PER_DAY = OPT.max_premium_per_trade, OPT.max_premium_per_day_pct
-PER_UNDERLYING, SAME_EXPIRY = OPT.max_contracts_per_underlying, OPT.max_same_expiry_pct
 
 symbol_ix = st.integers(0, len(UNIVERSE) - 1)
+buy = st.tuples(st.just("buy"), symbol_ix, st.integers(1, 30), st.just(0.0))
+fill = st.tuples(st.just("fill"), st.integers(0, 5), st.just(0), st.just(0.0))
 action = st.one_of(
-    st.tuples(st.just("buy"), symbol_ix, st.integers(1, 60), st.floats(0.5, 25.0)),
-    st.tuples(st.just("sell"), symbol_ix, st.integers(1, 60), st.floats(0.5, 25.0)),
-    st.tuples(st.just("fill"), st.integers(0, 5), st.just(0), st.just(0.0)),
-    st.tuples(st.just("price"), symbol_ix, st.just(0), st.floats(0.3, 25.0)),
+    buy, buy, fill, fill,
+    st.tuples(st.just("sell"), symbol_ix, st.integers(1, 30), st.just(0.0)),
+    st.tuples(st.just("price"), symbol_ix, st.just(0), st.floats(-0.1, 0.1)),
     st.tuples(st.just("state"), st.integers(0, 3), st.just(0), st.just(0.0)),
     st.tuples(st.just("wait"), st.integers(1, 120), st.just(0), st.just(0.0)),
 )
@@ -62,13 +87,14 @@ class Account:
     """The simulated books the fake context reads."""
 
     ctx: FakeContext
-    cash: float = 100_000.0
+    cash: float = 20_000.0
+    power: float = 1.0
     n: int = 0
 
     def refresh(self) -> None:
         value = sum(p.quantity * self.ctx.quotes[s].bid * 100 for s, p in self.ctx.held.items())
         self.ctx.equity = self.cash + value
-        self.ctx.buying_power = self.cash
+        self.ctx.buying_power = self.power * self.cash  # a broker figure may be below cash
 
     def fill(self, index: int) -> None:
         if not self.ctx.working:
@@ -77,7 +103,7 @@ class Account:
         r, q = order.request, order.remaining
         price = r.limit_price or 0.0
         self.cash -= r.side.sign * q * price * 100
-        pos = self.ctx.held.setdefault(r.symbol, Held(0))
+        pos = self.ctx.held.setdefault(r.symbol, Held(0, underlying=r.symbol[:4]))
         signed = r.side.sign * q
         if pos.quantity == 0 or (pos.quantity > 0) == (signed > 0):
             pos.average_price = (pos.average_price * abs(pos.quantity) + price * q) / (
@@ -92,58 +118,64 @@ def expiry(symbol: str) -> object:
     return OptionSymbol.parse(symbol).expiration
 
 
-def check_approved_entry(r: OrderRequest, ctx: FakeContext) -> None:
-    """Every configured limit holds with this order added to the books."""
+def check_approved_entry(r: OrderRequest, ctx: FakeContext, config: RiskConfig) -> None:
+    """Every configured limit holds with this order added to the books. Working entries count
+    as if they fill; working exits do not count (they could only lower the exposure)."""
     cost = r.quantity * (r.limit_price or 0.0) * 100
-    working_cost = sum(o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
-                       if o.request.intent is Intent.OPEN and o.request.side is Side.BUY)
-    held_cost = {s: abs(p.quantity) * p.average_price * 100 for s, p in ctx.held.items()}
+    entries = [o for o in ctx.working if o.request.intent is Intent.OPEN]
+    buys = [(o.request.symbol, o.remaining * (o.request.limit_price or 0.0) * 100)
+            for o in entries if o.request.side is Side.BUY]
+    working_cost = sum(c for _, c in buys)
+    held = {s: p for s, p in ctx.held.items() if p.quantity}
+    held_cost = {s: abs(p.quantity) * p.average_price * 100 for s, p in held.items()}
     assert ctx.trading_state is TradingState.ACTIVE and not ctx.entries_paused
     assert r.side is Side.BUY  # short options are refused
-    assert r.quantity <= CONFIG.max_contracts_per_order
-    assert cost <= PER_TRADE + EPS
-    same_symbol = held_cost.get(r.symbol, 0.0) + sum(
-        o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
-        if o.request.symbol == r.symbol)
-    assert same_symbol + cost <= CONFIG.max_position_pct * ctx.equity + EPS
+    opt = config.options
+    assert opt.max_premium_per_trade and opt.max_premium_per_day_pct
+    assert opt.max_contracts_per_underlying and opt.max_same_expiry_pct
+    assert r.quantity <= config.max_contracts_per_order
+    assert cost <= opt.max_premium_per_trade + EPS
+    same_symbol = held_cost.get(r.symbol, 0.0) + sum(c for s, c in buys if s == r.symbol)
+    assert same_symbol + cost <= config.max_position_pct * ctx.equity + EPS
     assert ctx.premium_today + working_cost + cost <= (
-        PER_DAY * ctx.start_of_day_equity + EPS)
+        opt.max_premium_per_day_pct * ctx.start_of_day_equity + EPS)
     assert working_cost + cost <= ctx.buying_power + EPS
     root = r.symbol[:4]
-    per_underlying = sum(abs(p.quantity) for s, p in ctx.held.items() if s[:4] == root) + sum(
-        o.remaining for o in ctx.working if o.request.symbol[:4] == root)
-    assert per_underlying + r.quantity <= PER_UNDERLYING
+    per_underlying = sum(abs(p.quantity) for s, p in held.items() if s[:4] == root) + sum(
+        o.remaining for o in entries if o.request.symbol[:4] == root)
+    assert per_underlying + r.quantity <= opt.max_contracts_per_underlying
     exp = expiry(r.symbol)
-    same_expiry = sum(c for s, c in held_cost.items() if ctx.held[s].quantity and
-                      expiry(s) == exp) + sum(
-        o.remaining * (o.request.limit_price or 0.0) * 100 for o in ctx.working
-        if expiry(o.request.symbol) == exp)
-    assert same_expiry + cost <= SAME_EXPIRY * ctx.equity + EPS
+    same_expiry = sum(c for s, c in held_cost.items() if expiry(s) == exp) + sum(
+        c for s, c in buys if expiry(s) == exp)
+    assert same_expiry + cost <= opt.max_same_expiry_pct * ctx.equity + EPS
     if ctx.position_quantity(r.symbol) == 0:
-        assert ctx.open_trade_count() + 1 <= CONFIG.max_concurrent_trades
-    exposure = {s: p.quantity for s, p in ctx.held.items()}
-    for o in ctx.working:
-        exposure[o.request.symbol] = exposure.get(o.request.symbol, 0) + o.remaining
+        assert ctx.open_trade_count() + 1 <= config.max_concurrent_trades
+    exposure = {s: p.quantity for s, p in held.items()}
+    for o in entries:
+        exposure[o.request.symbol] = (exposure.get(o.request.symbol, 0)
+                                      + o.request.side.sign * o.remaining)
     before = sum(GREEKS[s].delta * q * 100 * 750 for s, q in exposure.items())
     after = before + GREEKS[r.symbol].delta * r.quantity * 100 * 750
-    limit = CONFIG.greeks.max_abs_delta_dollars or 0.0
+    limit = config.greeks.max_abs_delta_dollars or 0.0
     assert abs(after) <= limit + EPS or abs(after) <= abs(before)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(action, min_size=1, max_size=60))
-def test_no_approved_order_breaches_a_limit_and_no_exit_is_refused(actions):
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(TIGHT)), st.lists(action, min_size=1, max_size=60))
+def test_no_approved_order_breaches_a_limit_and_no_exit_is_refused(tight, actions):
+    config = variant(tight)
     ctx = FakeContext(greek_table=dict(GREEKS))
-    for s in UNIVERSE:
-        ctx.with_quote(s, 2.0, 2.05)
-    account = Account(ctx)
+    for i, s in enumerate(UNIVERSE):
+        ctx.with_quote(s, 1.0 + 1.5 * i, 1.05 + 1.5 * i)
+    ctx.start_of_day_equity = 20_000.0
+    account = Account(ctx, power=0.2 if tight == "buying_power" else 1.0)
     account.refresh()
-    manager = RiskManager(build_rules(CONFIG))
+    manager = RiskManager(build_rules(config))
     for kind, a, b, x in actions:
         if kind == "wait":
             ctx.at = min(ctx.at + timedelta(seconds=a), NOON + timedelta(minutes=40))
-        elif kind == "price":
-            bid = round(x, 2)
+        elif kind == "price":  # a move of up to 10%
+            bid = max(0.30, round(ctx.quotes[UNIVERSE[a]].bid * (1 + x), 2))
             ctx.with_quote(UNIVERSE[a], bid, round(bid + 0.05, 2))
             account.refresh()
         elif kind == "state":
@@ -154,7 +186,9 @@ def test_no_approved_order_breaches_a_limit_and_no_exit_is_refused(actions):
         else:
             symbol, side = UNIVERSE[a], Side.BUY if kind == "buy" else Side.SELL
             account.n += 1
-            request = OrderRequest(f"p{account.n}", symbol, side, b, limit_price=round(x, 2),
+            touch = ctx.quotes[symbol]
+            price = touch.ask if side is Side.BUY else touch.bid
+            request = OrderRequest(f"p{account.n}", symbol, side, b, limit_price=price,
                                    intent=Intent.OPEN if kind == "buy" else Intent.CLOSE,
                                    underlying=symbol[:4])
             held = ctx.position_quantity(symbol)
@@ -167,7 +201,7 @@ def test_no_approved_order_breaches_a_limit_and_no_exit_is_refused(actions):
                 assert verdict.approved, verdict.rejection
                 assert verdict.request.quantity == b
             elif verdict.approved:
-                check_approved_entry(verdict.request, ctx)
+                check_approved_entry(verdict.request, ctx, config)
             if verdict.approved:
                 ctx.working.append(Order(verdict.request, ctx.at))
 
