@@ -40,9 +40,11 @@ class Socket(Protocol):
 class Client:
     """One connected page: its queue and the task that drains it into the socket."""
 
-    def __init__(self, socket: Socket) -> None:
+    def __init__(self, socket: Socket, send_timeout: float = SEND_TIMEOUT) -> None:
         self.socket = socket
+        self.send_timeout = send_timeout
         self.queue: deque[str] = deque()
+        self.drainer: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
         self.dropped = False
 
@@ -59,7 +61,8 @@ class Client:
             await self.ready.wait()
             self.ready.clear()
             while self.queue and not self.dropped:
-                await asyncio.wait_for(self.socket.send_text(self.queue.popleft()), SEND_TIMEOUT)
+                await asyncio.wait_for(self.socket.send_text(self.queue.popleft()),
+                                       self.send_timeout)
 
 
 def _iso(ts: datetime) -> str:
@@ -90,8 +93,10 @@ def quote_message(quote: Quote) -> dict[str, Any]:
 class LiveHub:
     """Fan-out of the bot's live state to any number of WebSocket clients."""
 
-    def __init__(self, bot: Bot, status: Callable[[], dict[str, Any]]) -> None:
+    def __init__(self, bot: Bot, status: Callable[[], dict[str, Any]],
+                 send_timeout: float = SEND_TIMEOUT) -> None:
         self.bot = bot
+        self.send_timeout = send_timeout
         self._status = status
         self._pending: deque[Notice] = deque(maxlen=PENDING_MAX)
         self._wake = asyncio.Event()
@@ -115,11 +120,16 @@ class LiveHub:
     async def serve(self, socket: Socket, hello: dict[str, Any]) -> None:
         """Run one client until it disconnects, stalls or falls too far behind."""
         self._ensure_pump()
-        client = Client(socket)
+        client = Client(socket, self.send_timeout)
         client.offer(json.dumps(hello, default=str))
         self.clients.add(client)
+        client.drainer = asyncio.get_running_loop().create_task(client.drain())
         try:
-            await client.drain()
+            await client.drainer
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the server is shutting down, not just this client dropped
         except (TimeoutError, OSError, RuntimeError) as exc:
             log.info("dashboard client dropped: %r", exc)
         except Exception as exc:  # the socket library's own close errors
@@ -140,6 +150,8 @@ class LiveHub:
         log.warning("dropping a slow dashboard client (%d messages behind)", len(client.queue))
         self._remove(client)
         client.queue.clear()
+        if client.drainer is not None:
+            client.drainer.cancel()  # it may be stuck in a send: never wait for it
         task = asyncio.get_running_loop().create_task(
             client.socket.close(code=1013, reason="too slow"))
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
@@ -173,6 +185,7 @@ class LiveHub:
                 messages.append({"type": "status", **self._status()})
             for message in messages:
                 self.broadcast(json.dumps(message, default=str))
+                await asyncio.sleep(0)  # let clients drain: a burst alone drops nobody
 
     def broadcast(self, text: str) -> None:
         for client in list(self.clients):
