@@ -27,7 +27,14 @@ from market.instruments import OptionRight, OptionSymbol
 from market.state import MarketState
 from strategies.base import Signal, SignalAction, Strategy, StrategyConfig
 from strategies.registry import register
-from strategies.scoring import ConfidenceWeights, combine, confirmed, ramp, timeframe_agreement
+from strategies.scoring import (
+    ConfidenceWeights,
+    clamp01,
+    combine,
+    confirmed,
+    ramp,
+    timeframe_agreement,
+)
 from strategies.selection import SelectionConfig, describe, select_contract
 
 
@@ -48,9 +55,9 @@ class UnusualActivityConfig(StrategyConfig):
                                    "interest into MarketState yet).")
     pc_baseline: float = Field(0.7, gt=0, description="Normal put/call volume ratio (default "
                                 "0.7, the long-run equity-option average).")
-    min_pc_deviation: float = Field(0.0, ge=0, description="Put/call must lean the flow's way "
-                                    "by this fraction of the baseline (default 0: any lean "
-                                    "or none; it always scores).")
+    min_pc_deviation: float = Field(0.0, description="Put/call must lean the flow's way by "
+                                    "this fraction of the baseline (default 0: at least level "
+                                    "with it; negative tolerates an opposite lean).")
     confirm_timeframe: str | None = Field(None, description="Higher timeframe whose EMA 9/21 "
                                           "trend must agree (default None: flow leads price).")
     confirm_when_cold: bool = Field(True, description="Pass while it warms up (default true).")
@@ -129,7 +136,7 @@ class UnusualActivity(Strategy):
             "strength": ramp(abs(net), cfg.min_net_premium, cfg.full_net_premium),
             "liquidity": 1 - spread_pct / cfg.selection.max_spread_pct,
             "timeframes": agree,
-            "flow": min(1.0, 0.5 + lean),
+            "flow": clamp01(0.5 + lean),
         }, cfg.weights)
         entry = contract.ask
         word = "bullish" if direction > 0 else "bearish"
