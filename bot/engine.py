@@ -20,6 +20,7 @@ from bot.markouts import MarkoutTracker
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
+from bot.strategy_book import StrategyBook
 from bot.trading_control import TradingControl
 from brokers.base import MarketAware
 from brokers.orders import Fill, Intent, Order, OrderType, Side
@@ -29,6 +30,8 @@ from market.data import Bar, Quote, Trade, quote_problem
 from market.state import MarketState
 from risk.breaker import DailyLossBreaker
 from risk.config import RiskConfig
+from risk.rules.strategy_budget import RULE_NAME as STRATEGY_RULE
+from risk.rules.strategy_budget import StrategyBudget, StrategySafeguards
 from risk.sizing import contracts_for_risk
 from risk.state import TradingState
 from risk.stops import stop_for_entry
@@ -85,6 +88,14 @@ class Engine:
 
     def __post_init__(self) -> None:
         self.breaker = DailyLossBreaker(self.risk_config)
+        self.strategy_book = StrategyBook(self.orders, self.portfolio, self.orders.store,
+                                          self.bus, self.clock, budgets={
+            g.name: StrategyBudget(getattr(g.strategy.config, "max_capital_pct", None),
+                                   getattr(g.strategy.config, "max_entries_per_day", None),
+                                   getattr(g.strategy.config, "max_open_positions", None))
+            for g in self.strategies})
+        self.strategy_book.load()
+        self.orders.risk.add_rule(StrategySafeguards(self.strategy_book))
         self.markouts = MarkoutTracker(self.orders.store)
         self.orders.fill_listeners.append(self._on_fill)
         if self.execution is None:
@@ -219,6 +230,10 @@ class Engine:
         self.summary.orders += 1
         if order.status.value == "denied":
             self.summary.denied += 1
+            if order.status_reason.startswith(f"{STRATEGY_RULE}:") and (
+                    "stopped for the session" not in order.status_reason):
+                self.strategy_book.trip(signal.strategy,
+                                        order.status_reason.split(": ", 1)[1])
             return order.client_order_id
         if signal.target is not None or stop is not None or signal.time_stop is not None:
             time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None

@@ -87,6 +87,15 @@ class RiskManager:
         finally:
             ctx.end_check()
 
+    def add_rule(self, rule: RiskRule) -> None:
+        """Append a rule built after the manager (one that needs the bot's own books)."""
+        if any(r.name == rule.name for r in self.rules):
+            raise ValueError(f"duplicate risk rule name {rule.name}")
+        self.rules.append(rule)
+        self._plan.append((rule, bool(getattr(rule, "entry_only", False))))
+        if isinstance(rule, StatefulRule):
+            self._stateful.append(rule)
+
     def rule(self, name: str) -> RiskRule:
         for rule in self.rules:
             if rule.name == name:
