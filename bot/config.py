@@ -72,6 +72,15 @@ class FeedConfig(Section):
         "replay", description="Where market data comes from.")
     stale_after_seconds: float = Field(
         30.0, gt=0, description="A live feed silent this long is stale; entries stop.")
+    underlyings: list[str] = Field(
+        [], description="Underlyings a live feed streams (empty default: a live feed needs "
+        "at least one); their near-the-money option contracts are subscribed at start.")
+    moneyness_band: float = Field(
+        0.03, gt=0, lt=1, description="Subscribe contracts with strike / underlying within "
+        "1 ± this (default 0.03: 3% either side of the money).")
+    expirations: int = Field(
+        2, ge=1, description="Subscribe contracts of this many nearest expirations "
+        "(default 2).")
 
 
 class StoreConfig(Section):

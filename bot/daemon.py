@@ -17,12 +17,15 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.account_view import AccountView
 from bot.config import Settings, check_live_confirmation
 from bot.http import create_app, make_server
+from bot.live_feed import LiveFeedError, MassiveLive
 from bot.reconcile import ReconcileReport, reconcile, restore
 from bot.services import Service, build_services
 from bot.summary import day_summary, print_summary
 from bot.systemd import SystemdNotifier
+from bot.web.hub import LiveHub
 from bot.wiring import Bot, build_bot, reset_replay_state
 from brokers.base import Broker
 from market.clock import Clock, LiveClock, SimClock
@@ -68,6 +71,10 @@ class Daemon:
         start = datetime.combine(settings.replay.days[0], datetime.min.time(), UTC)
         self.clock: Clock = clock or (SimClock(start) if self.replay else LiveClock())
         self.bot: Bot = build_bot(settings, self.clock, broker=broker)
+        # Built here so that a missing key or underlying fails before anything connects.
+        self.live_feed = MassiveLive(self.bot, settings) \
+            if settings.feed.kind == "massive" else None
+        self.broker_downtime = False
         self.supervisor = TaskSupervisor()
         self.notifier = SystemdNotifier()
         self._stop = asyncio.Event()
@@ -76,6 +83,7 @@ class Daemon:
         self.reconcile_report: ReconcileReport | None = None
         self.summary: dict[str, Any] | None = None
         self.http_port: int | None = None
+        self.dashboard: LiveHub | None = None
         self.services: list[Service] = build_services(self)
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -108,6 +116,11 @@ class Daemon:
                 await self._run_replay()
             else:
                 self.supervisor.spawn(self._timer(), "timer")
+                if self.live_feed is not None:
+                    self.supervisor.spawn(self._run_live_feed(self.live_feed), "live-feed")
+                elif self.settings.feed.kind == "alpaca":
+                    log.error("feed.kind = alpaca is not driven by the daemon yet: no market "
+                              "data, so no entries (use feed.kind = massive)")
                 await self._stop.wait()
         finally:
             await self._shutdown()
@@ -135,6 +148,8 @@ class Daemon:
                 await service.stop()
             except Exception:
                 log.exception("service %s failed to stop cleanly", service.name)
+        if self.dashboard is not None:
+            await self.dashboard.stop()  # close the pages' sockets before the server goes
         await self.supervisor.shutdown()
         try:
             bot.store.flush()
@@ -174,12 +189,33 @@ class Daemon:
         self.summary = day_summary(self.bot)
         print_summary(self.summary)
 
+    async def _run_live_feed(self, feed: MassiveLive) -> None:
+        try:
+            await feed.run()
+        except LiveFeedError as exc:
+            log.error("%s: stopping (positions stay as they are at the broker)", exc)
+            self.request_stop(str(exc))
+
+    def _check_broker_downtime(self) -> None:
+        """Mirror the broker's planned downtime (IBKR's nightly restart) into the account
+        view, where the connectivity risk rule refuses entries meanwhile."""
+        probe = getattr(self.bot.broker, "in_planned_downtime", None)
+        downtime = bool(probe()) if callable(probe) else False
+        if downtime != self.broker_downtime:
+            log.warning("broker %s planned downtime: %s", self.bot.broker.name,
+                        "entries refused until it ends" if downtime else "over")
+            self.broker_downtime = downtime
+        view = self.bot.orders.ctx
+        if isinstance(view, AccountView):
+            view.broker_downtime = downtime
+
     async def _timer(self) -> None:
         bot = self.bot
         every = self.settings.orders.reconcile_interval_seconds
         next_reconcile = time.monotonic() + every
         while not self._stop.is_set():
             await asyncio.sleep(1.0)
+            self._check_broker_downtime()
             bot.engine.on_timer(self.clock.now())
             if not bot.orders.store_healthy:
                 bot.orders.retry_store()
@@ -200,7 +236,9 @@ class Daemon:
         cfg = self.settings.http
         if not cfg.enabled:
             return
-        server = make_server(create_app(self.bot, self.health), cfg.host, cfg.port)
+        app = create_app(self.bot, self.health)
+        self.dashboard = app.state.dashboard
+        server = make_server(app, cfg.host, cfg.port)
         self.supervisor.spawn(server.serve(), "http")
         for _ in range(200):
             if server.started:
@@ -216,7 +254,8 @@ class Daemon:
         last = bot.engine.last_event_at
         age = None if last is None else (self.clock.now() - last).total_seconds()
         stale = (not self.replay and age is not None
-                 and age > self.settings.feed.stale_after_seconds)
+                 and age > self.settings.feed.stale_after_seconds) or (
+            self.live_feed is not None and self.live_feed.stale)
         return {
             "ok": bot.orders.store_healthy and not stale,
             "mode": self.settings.mode,
@@ -226,6 +265,7 @@ class Daemon:
             "store_healthy": bot.orders.store_healthy,
             "last_event_at": None if last is None else last.isoformat(),
             "feed_stale": stale,
+            "broker_downtime": self.broker_downtime,
             "uptime_seconds": round(time.monotonic() - self.started_at, 1),
         }
 

@@ -29,6 +29,16 @@ class Metrics:
                                    "0 active, 1 reducing, 2 halted", registry=r)
         self.feed_lag = Gauge("tradefly_feed_last_event_age_seconds",
                               "Seconds since the last market event", registry=r)
+        self.feed_stale = Gauge("tradefly_feed_stale",
+                                "1 while the live feed is stale (entries refused)", registry=r)
+        self.feed_dropped = Gauge("tradefly_feed_dropped",
+                                  "Live feed events dropped since start (bad data, full queue)",
+                                  ["reason"], registry=r)
+        self.feed_reconnects = Gauge("tradefly_feed_reconnects",
+                                     "Live feed socket restarts since start", ["market"],
+                                     registry=r)
+        self.feed_subscribed = Gauge("tradefly_feed_option_contracts",
+                                     "Option contracts the live feed streams", registry=r)
         self.tick_to_order = Histogram(
             "tradefly_tick_to_order_seconds", "Quote event to broker submit",
             buckets=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3, 2e-2), registry=r)

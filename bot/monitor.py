@@ -35,6 +35,13 @@ def broker_connected(broker: object) -> bool | None:
     return bool(is_set()) if callable(is_set) else None
 
 
+def in_planned_downtime(broker: object) -> bool:
+    """Whether the adapter says it is inside a planned downtime window (IBKR's nightly
+    restart): a disconnect then is expected, not an alarm."""
+    probe = getattr(broker, "in_planned_downtime", None)
+    return bool(probe()) if callable(probe) else False
+
+
 class Monitor:
     name = "monitor"
 
@@ -80,9 +87,14 @@ class Monitor:
         if late > STALL_SECONDS:
             self._publish("loop_stalled", f"Event loop was blocked for {late:.1f} s: market "
                           "events and orders waited that long")
-        if self.live_feed:
-            self._check_feed(now)
-        self._check_broker()
+        if in_planned_downtime(self.bot.broker):
+            # Expected silence: no broker or feed alarms; the states are judged afresh after.
+            self.broker_connected = None
+            self.feed_stale = False
+        else:
+            if self.live_feed:
+                self._check_feed(now)
+            self._check_broker()
         if self.heartbeat_seconds and self._monotonic() >= self._next_heartbeat:
             self._next_heartbeat = self._monotonic() + self.heartbeat_seconds
             self._publish("heartbeat", self._heartbeat_text(), priority=1)

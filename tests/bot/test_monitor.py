@@ -128,3 +128,21 @@ def test_an_adapter_event_flag_counts_as_its_connection(bot: Bot, seen: list[Not
     flag.set()
     monitor.check()
     assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
+
+
+def test_planned_broker_downtime_mutes_broker_and_feed_alarms(
+        bot: Bot, clock: SimClock, seen: list[Notice]) -> None:
+    monitor = Monitor(bot, live_feed=True, stale_after=30, heartbeat_minutes=0)
+    broker = bot.broker
+    downtime = [True]
+    broker.in_planned_downtime = lambda: downtime[0]  # type: ignore[attr-defined]
+    broker.connected = True  # type: ignore[attr-defined]
+    tick(bot, clock, 1)
+    monitor.check()
+    broker.connected = False  # type: ignore[attr-defined]
+    clock.advance_to(clock.now() + timedelta(seconds=120))  # silent feed, inside the session
+    monitor.check()
+    assert seen == []
+    downtime[0] = False  # the window is over and the broker is still down: now it is news
+    monitor.check()
+    assert kinds(seen) == ["feed_stale", "broker_disconnected"]
