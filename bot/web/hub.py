@@ -101,6 +101,7 @@ class LiveHub:
         self._pending: deque[Notice] = deque(maxlen=PENDING_MAX)
         self._wake = asyncio.Event()
         self.clients: set[Client] = set()
+        self._serving = 0
         self.dropped_clients = 0
         self.sent_messages = 0
         self._pump_task: asyncio.Task[None] | None = None
@@ -123,6 +124,7 @@ class LiveHub:
         client = Client(socket, self.send_timeout)
         client.offer(json.dumps(hello, default=str))
         self.clients.add(client)
+        self._serving += 1
         client.drainer = asyncio.get_running_loop().create_task(client.drain())
         try:
             await client.drainer
@@ -137,6 +139,7 @@ class LiveHub:
                                           "ClientDisconnected"):
                 raise
         finally:
+            self._serving -= 1
             self._remove(client)
 
     def _remove(self, client: Client) -> None:
@@ -169,6 +172,12 @@ class LiveHub:
                 await self._pump_task
         for client in list(self.clients):
             self._remove(client)
+            if client.drainer is not None:
+                client.drainer.cancel()
+        for _ in range(50):  # let each handler return, so its socket closes cleanly
+            if not self._serving:
+                break
+            await asyncio.sleep(0.01)
 
     async def _pump(self) -> None:
         beat = 0

@@ -8,7 +8,10 @@ let chart = null, candles = null, markers = [], chartSymbol = "";
 
 const money = (v) => v == null ? "—" : (v < 0 ? "-$" : "$") + Math.abs(v).toLocaleString(undefined, {minimumFractionDigits: 2, maximumFractionDigits: 2});
 const num = (v, d = 2) => v == null ? "—" : Number(v).toFixed(d);
-const time = (iso) => iso ? new Date(iso).toISOString().slice(11, 19) : "—";
+// Times are shown in New York time, the exchange's clock, whatever the browser's zone.
+const NY = {timeZone: "America/New_York", hour12: false};
+const time = (iso) => iso ? new Date(iso).toLocaleTimeString("en-GB", NY) : "—";
+const nyClock = (sec) => new Date(sec * 1000).toLocaleTimeString("en-GB", {...NY, hour: "2-digit", minute: "2-digit"});
 const signed = (el, v) => { el.classList.toggle("pos", v > 0); el.classList.toggle("neg", v < 0); };
 
 async function api(path, opts) {
@@ -45,7 +48,7 @@ function showStatus(s) {
   $("lossbar").style.width = Math.min(100, used / p.limit_pct * 100) + "%";
   $("breaker").textContent = st.breaker_latched ? "TRIPPED: " + st.reason : (st.reason || "armed");
   $("breaker").className = st.breaker_latched ? "neg" : "";
-  $("lastevent").textContent = st.last_event_at ? st.last_event_at.replace("T", " ").slice(0, 19) : "—";
+  $("lastevent").textContent = st.last_event_at ? time(st.last_event_at) + " NY" : "—";
 }
 
 async function loadTables() {
@@ -66,8 +69,10 @@ async function loadTables() {
     const td = document.createElement("td"); td.append(b);
     return [cell(r.name), cell(r.enabled ? "yes" : "no", r.enabled ? "pos" : "neg"), cell(r.signals, "num"), cell(r.errors, "num"), td];
   });
-  fillTable("quality", Object.entries(q), ([name, v]) => [cell(name), cell(v.fills ?? "—", "num"),
-    cell(num(v.vs_natural), "num"), cell(num(v.vs_mid), "num"), cell(v.spread_captured == null ? "—" : (v.spread_captured * 100).toFixed(0) + "%", "num")]);
+  fillTable("quality", Object.entries(q), ([name, v]) => [cell(name), cell(v.fills, "num"),
+    cell(money(v.saved_vs_natural), "num"), cell(num(v.avg_vs_mid_per_contract), "num"),
+    cell(v.avg_spread_captured == null ? "—" : (v.avg_spread_captured * 100).toFixed(0) + "%", "num"),
+    cell(num(v.avg_markout_1m_per_contract), "num")]);
 }
 
 function themeColors() {
@@ -79,7 +84,9 @@ function buildChart() {
   chart = LightweightCharts.createChart($("chart"), {autoSize: true,
     layout: {background: {color: c.bg}, textColor: c.fg, fontSize: 11},
     grid: {vertLines: {color: c.line}, horzLines: {color: c.line}},
-    timeScale: {timeVisible: true, secondsVisible: false}, rightPriceScale: {borderColor: c.line}});
+    localization: {timeFormatter: nyClock},
+    timeScale: {timeVisible: true, secondsVisible: false, rightOffset: 6, tickMarkFormatter: nyClock},
+    rightPriceScale: {borderColor: c.line}});
   candles = chart.addCandlestickSeries({upColor: "#26a69a", downColor: "#ef5350", wickUpColor: "#26a69a", wickDownColor: "#ef5350", borderVisible: false});
 }
 function markerOf(m) {
@@ -92,6 +99,7 @@ async function loadChart() {
   chartSymbol = data.symbol; $("chartsym").textContent = data.symbol;
   candles.setData(data.bars.map((b) => ({time: b.time, open: b.open, high: b.high, low: b.low, close: b.close})));
   markers = data.markers.map(markerOf); candles.setMarkers(markers);
+  chart.timeScale().fitContent();
   window.tradefly.bars = data.bars.length; window.tradefly.markers = markers.length;
 }
 
@@ -107,7 +115,7 @@ function onMessage(m) {
   const d = m.data || {};
   if (m.kind === "fill") {
     prependRow("trades", [cell(time(m.ts)), cell(d.symbol), cell(d.side), cell(d.quantity, "num"), cell(num(d.price), "num")]);
-    window.tradefly.fills += 1;
+    window.tradefly.fills += 1; window.tradefly.fillSeen.push({at: Date.now(), id: d.client_order_id, ts: m.ts});
     if (d.symbol && d.symbol.startsWith(chartSymbol)) {
       markers.push(markerOf({time: Math.floor(Date.parse(m.ts) / 60000) * 60, side: d.side, quantity: d.quantity, price: d.price}));
       markers.sort((a, b) => a.time - b.time); candles.setMarkers(markers); window.tradefly.markers = markers.length;
@@ -159,7 +167,8 @@ $("theme").onclick = () => {
   const c = themeColors(); chart.applyOptions({layout: {background: {color: c.bg}, textColor: c.fg}, grid: {vertLines: {color: c.line}, horzLines: {color: c.line}}});
 };
 document.documentElement.dataset.theme = localStorage.getItem("tradefly-theme") || "dark";
-window.tradefly = {connected: false, bars: 0, markers: 0, fills: 0};
+// Live counters, read by the end-to-end tests and handy in the browser console.
+window.tradefly = {connected: false, bars: 0, markers: 0, fills: 0, fillSeen: []};
 buildChart();
 api("/status").then(showStatus);
 connect();
