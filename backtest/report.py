@@ -35,6 +35,9 @@ def to_json(result: BacktestResult, metrics: Metrics) -> dict[str, Any]:
                 "elapsed_seconds": round(result.elapsed_seconds, 3),
                 "starting_equity": result.starting_equity},
         "trades": [t.to_dict() for t in result.trades],
+        "execution_quality": {name: {k: None if isinstance(v, float) and math.isnan(v) else v
+                                     for k, v in row.items()}
+                              for name, row in result.execution_quality.items()},
     }
 
 
@@ -205,6 +208,30 @@ def _tables(result: BacktestResult, m: Metrics) -> str:
                        f"</td><td>{_fmt(row['profit_factor'])}</td>"
                        f"<td>{_fmt(row['expectancy'], '$')}</td></tr>")
         out.append("</table>")
+    out.append(_execution_table(result.execution_quality))
+    return "\n".join(out)
+
+
+def _execution_table(quality: dict[str, dict[str, float]]) -> str:
+    """Cost of liquidity per strategy: $ per contract vs crossing and vs the mid, the share of
+    the spread saved, and where the mid went 1 and 5 minutes after the fill (+ = for us)."""
+    if not quality:
+        return ""
+    out = ["<h2>Cost of liquidity</h2><table><tr><th></th><th>fills</th><th>contracts</th>"
+           "<th>saved vs crossing</th><th>vs natural $/contract</th><th>vs mid $/contract</th>"
+           "<th>spread captured</th><th>mark-out 1m $/contract</th>"
+           "<th>mark-out 5m $/contract</th></tr>"]
+    for name, raw in quality.items():
+        row = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in raw.items()}
+        out.append(f"<tr><th>{html.escape(name)}</th><td>{row['fills']}</td>"
+                   f"<td>{row['contracts']}</td>"
+                   f"<td>{_fmt(row['saved_vs_natural'], '$')}</td>"
+                   f"<td>{_fmt(row['avg_vs_natural_per_contract'], '$')}</td>"
+                   f"<td>{_fmt(row['avg_vs_mid_per_contract'], '$')}</td>"
+                   f"<td>{_fmt(row['avg_spread_captured'], '%')}</td>"
+                   f"<td>{_fmt(row['avg_markout_1m_per_contract'], '$')}</td>"
+                   f"<td>{_fmt(row['avg_markout_5m_per_contract'], '$')}</td></tr>")
+    out.append("</table>")
     return "\n".join(out)
 
 

@@ -23,6 +23,7 @@ import backtest.sma_cross  # noqa: F401  (the reference strategy is always avail
 from backtest.data import BacktestData, load_data
 from backtest.trades import TradeRecord, round_trips
 from bot.config import Settings
+from bot.execution_quality import from_store, summarize
 from bot.wiring import Bot, build_bot
 from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import SimClock
@@ -52,6 +53,9 @@ class BacktestResult:
     data_description: str = ""
     entry_style: str = ""  # the [execution.entry] style the run used
     fill_log: list[dict[str, Any]] = field(default_factory=list)
+    #: Cost of liquidity per strategy (`bot.execution_quality.summarize`): improvement vs
+    #: crossing the spread and mark-outs, from the NBBO stored at each decision.
+    execution_quality: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def net_pnl(self) -> float:
@@ -156,4 +160,5 @@ def _collect(bot: Bot, data: BacktestData, stamps: list[datetime], equity: list[
         fill_log=[{"fill_id": f.fill_id, "client_order_id": f.client_order_id,
                    "symbol": f.symbol, "side": f.side.value, "quantity": f.quantity,
                    "price": f.price, "commission": f.commission, "ts": f.ts.isoformat()}
-                  for f in fills])
+                  for f in fills],
+        execution_quality=summarize(from_store(store)))
