@@ -11,10 +11,11 @@ import platform
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time
 from importlib import metadata
 from typing import Any
 
+from bot.execution_quality import from_store, summarize
 from bot.monitor import broker_connected
 from bot.portfolio import multiplier
 from bot.wiring import Bot
@@ -76,6 +77,20 @@ class OrdersView:
 
 
 @dataclass(frozen=True, slots=True)
+class LiquidityRow:
+    """Today's cost of liquidity of one strategy: dollars saved vs crossing the spread, per
+    contract and as a share of the spread, and the 1-minute mark-out (+ = for us)."""
+
+    strategy: str
+    fills: int
+    contracts: int
+    saved: float
+    per_contract: float
+    spread_captured: float
+    markout_1m: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class PnlView:
     day: str
     start_equity: float
@@ -88,6 +103,7 @@ class PnlView:
     limit_pct: float
     halt_pct: float | None
     state: str
+    liquidity: tuple[LiquidityRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,7 +230,21 @@ def pnl_view(bot: Bot) -> PnlView:
         unrealized=round(portfolio.unrealized_pnl(quotes, at_liquidation=True), 2),
         fees=round(portfolio.fees, 2), net=round(equity - start, 2), loss_pct=loss,
         limit_pct=cfg.max_daily_loss_pct, halt_pct=cfg.halt_daily_loss_pct,
-        state=bot.control.state.value)
+        state=bot.control.state.value, liquidity=liquidity_today(bot))
+
+
+def liquidity_today(bot: Bot) -> tuple[LiquidityRow, ...]:
+    """Per strategy, today's fills against the market at each decision (store read: a
+    command, not the hot path)."""
+    since = datetime.combine(date.fromisoformat(session_day(bot)), time.min, NEW_YORK)
+    rows = []
+    for name, s in summarize(from_store(bot.store, since)).items():
+        markout = s["avg_markout_1m_per_contract"]
+        rows.append(LiquidityRow(name, int(s["fills"]), int(s["contracts"]),
+                                 s["saved_vs_natural"], s["avg_vs_natural_per_contract"],
+                                 s["avg_spread_captured"],
+                                 None if markout != markout else markout))  # NaN: none yet
+    return tuple(rows)
 
 
 def signals_view(bot: Bot, limit: int = 8) -> SignalsView:

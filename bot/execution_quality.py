@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from bot.store.store import Store
@@ -104,8 +105,11 @@ def _weighted(pairs: list[tuple[float, int]]) -> float:
     return round(sum(v * q for v, q in pairs) / total, 4) if total else float("nan")
 
 
-def from_store(store: Store) -> list[FillQuality]:
-    """Every fill of the store's account, assessed."""
+def from_store(store: Store, since: datetime | None = None) -> list[FillQuality]:
+    """Every fill of the store's account (from `since` on, when given), assessed."""
+    fills = store.load_fill_quality()
+    if since is not None:
+        fills = [f for f in fills if f["ts"] >= since]
     orders = {o.client_order_id: {"replaces": o.request.replaces, "nbbo_bid": o.nbbo_bid,
                                   "nbbo_ask": o.nbbo_ask} for o in store.load_orders()}
-    return assess(store.load_fill_quality(), orders)
+    return assess(fills, orders)

@@ -117,7 +117,22 @@ def fmt_pnl(v: PnlView) -> str:
         f"Unrealized {_money(v.unrealized)} (at bid/ask)",
         f"Equity {v.start_equity:,.2f} → {v.equity:,.2f}",
         f"Daily-loss limit {v.limit_pct:.1%}{halt}: {used:.0%} used",
+        *_liquidity_lines(v),
     ])
+
+
+def _liquidity_lines(v: PnlView) -> list[str]:
+    """Cost of liquidity, one short line per strategy: saved vs crossing, share of the
+    spread, 1-minute mark-out per contract."""
+    if not v.liquidity:
+        return []
+    lines = ["<b>Vs crossing the spread</b>"]
+    for r in v.liquidity:
+        markout = "n/a" if r.markout_1m is None else _money(r.markout_1m)
+        lines.append(f"{escape(r.strategy)}: {r.contracts} ct {_money(r.saved)} "
+                     f"({_money(r.per_contract)}/ct, {r.spread_captured:.0%} of spread), "
+                     f"1m {markout}/ct")
+    return lines
 
 
 def fmt_signals(v: SignalsView) -> str:

@@ -53,6 +53,9 @@ def test_positions_pnl_and_status_read_like_a_trader_expects(bot: Bot, clock: Si
     assert "Net -151.95 (-0.15%)" in pnl
     assert "Realized -1.95 (after fees 1.95)" in pnl
     assert "Daily-loss limit 3.0%: 5% used" in pnl
+    # Bought at 2.00 with the market 1.90 x 2.00 when decided: the natural price, $0 saved.
+    assert "<b>Vs crossing the spread</b>\n(manual): 3 ct +0.00 (+0.00/ct, 0% of spread), " \
+        "1m n/a/ct" in pnl
     status = show(api, "status")
     assert "<b>ACTIVE</b>" in status and "Positions 1 · working orders 0" in status
 
