@@ -48,6 +48,7 @@ class EveryQuote(Strategy):
 def tick_to_order(tmp: Path) -> list[float]:
     settings = make_settings(
         tmp, strategies={}, paper={"starting_cash": 1e9},
+        execution={"entry": {"style": "natural"}},  # one order per signal, sent at once
         # Every rule still runs; only the limits that accumulate are set out of reach.
         risk={"max_concurrent_trades": 10**6,
               "liquidity": {"min_volume": 0, "min_open_interest": 0},
@@ -70,10 +71,11 @@ def tick_to_order(tmp: Path) -> list[float]:
         sym = f"XYZ251219C{100000 + (i % 2000) * 500:08d}"
         q = Quote(sym, start + timedelta(seconds=i), 2.00, 2.10, 50, 50, "XYZ")
         clock.advance_to(q.ts)
+        stamps.clear()
         t0 = time.perf_counter_ns()
         bot.engine.on_event(q)
         if stamps:
-            latencies.append((stamps.pop() - t0) / 1000.0)
+            latencies.append((stamps[0] - t0) / 1000.0)
         for order in bot.orders.open_orders():  # untimed: keep the book realistic (few open)
             bot.orders.cancel(order.client_order_id)
     bot.close()

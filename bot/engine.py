@@ -235,6 +235,7 @@ class Engine:
                 self.strategy_book.trip(signal.strategy,
                                         order.status_reason.split(": ", 1)[1])
             return order.client_order_id
+        self.strategy_book.record_entry(signal.strategy)
         if signal.target is not None or stop is not None or signal.time_stop is not None:
             time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None
             self.orders.store.save_bracket(order.client_order_id, signal.symbol, signal.target,

@@ -8,7 +8,7 @@ the session (stored, alerted) until the next session or a person resumes it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 
 from bot.events import EventBus, Notice
 from bot.order_manager import OrderManager
@@ -33,6 +33,8 @@ class StrategyBook:
     budgets: dict[str, StrategyBudget] = field(default_factory=dict)
     blocked: dict[str, str] = field(default_factory=dict)
     blocked_day: str = ""
+    _entries: dict[str, int] = field(default_factory=dict)
+    _counted_day: str = ""
 
     def load(self) -> None:
         saved = self.store.get_state(BLOCKS_KEY, {}) or {}
@@ -44,30 +46,51 @@ class StrategyBook:
         return self.budgets.get(strategy)
 
     def usage(self, strategy: str) -> StrategyUsage:
-        today = self._day(self.clock.now())
+        """Cost: today's orders (newest first, stopping at yesterday), the working orders and
+        the open positions — never the whole history."""
+        now = self.clock.now()
+        today = self._day(now)
         if self.blocked and self.blocked_day != today:
             self._save({}, today)  # a new session releases every latch
-        entries = 0
+        if self._counted_day != today:
+            self._count_entries(now, today)
+        entries = self._entries.get(strategy, 0)
         committed = 0.0
-        symbols: set[str] = set()
-        for order in self.orders.orders.values():
+        for order in self.orders.open_orders():
             req = order.request
-            if req.intent is not Intent.OPEN or req.strategy != strategy:
-                continue
-            if order.filled_quantity > 0:
-                symbols.add(req.symbol)
-            if (req.replaces is None and order.status is not OrderStatus.DENIED
-                    and self._day(order.created_at) == today):
-                entries += 1
-            if order.status.is_open and req.limit_price is not None:
+            if (req.intent is Intent.OPEN and req.strategy == strategy
+                    and req.limit_price is not None):
                 committed += order.remaining * req.limit_price * CONTRACT_MULTIPLIER
         open_positions = 0
-        for symbol in symbols:
-            pos = self.portfolio.positions.get(symbol)
-            if pos is not None and pos.quantity != 0:
+        for pos in self.portfolio.open_positions():
+            if self._owner(pos.symbol) == strategy:
                 open_positions += 1
                 committed += abs(pos.quantity) * pos.average_price * CONTRACT_MULTIPLIER
         return StrategyUsage(committed, entries, open_positions, self.blocked.get(strategy))
+
+    def record_entry(self, strategy: str) -> None:
+        """An entry was sent (called by the engine), so today's count stays current."""
+        self._entries[strategy] = self._entries.get(strategy, 0) + 1
+
+    def _count_entries(self, now: datetime, today: str) -> None:
+        """Once per day (and after a restart): count today's entries from the books."""
+        local = now.astimezone(NEW_YORK)
+        day_start = datetime.combine(local.date(), time(0), NEW_YORK)
+        self._entries = {}
+        for order in self.orders.orders.values():
+            req = order.request
+            if (order.created_at >= day_start and req.intent is Intent.OPEN
+                    and req.replaces is None and order.status is not OrderStatus.DENIED):
+                self._entries[req.strategy] = self._entries.get(req.strategy, 0) + 1
+        self._counted_day = today
+
+    def _owner(self, symbol: str) -> str:
+        """The strategy of the latest filled entry in `symbol`."""
+        for order in reversed(self.orders.orders.values()):
+            req = order.request
+            if req.symbol == symbol and req.intent is Intent.OPEN and order.filled_quantity:
+                return req.strategy
+        return ""
 
     # -- latch ------------------------------------------------------------------------------
     def trip(self, strategy: str, reason: str) -> None:
