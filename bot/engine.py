@@ -19,7 +19,7 @@ from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
 from bot.markouts import MarkoutTracker
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
-from bot.portfolio import Portfolio
+from bot.portfolio import Portfolio, multiplier
 from bot.strategy_book import StrategyBook
 from bot.trading_control import TradingControl
 from brokers.base import MarketAware
@@ -208,7 +208,8 @@ class Engine:
         stop = signal.stop if signal.stop is not None else stop_for_entry(
             signal.entry_limit, self.market.bars.get(signal.symbol), cfg.atr_period,
             cfg.atr_stop_multiple)
-        quantity = contracts_for_risk(equity, signal.entry_limit, stop, cfg)
+        quantity = contracts_for_risk(equity, signal.entry_limit, stop, cfg,
+                                      multiplier(signal.symbol))
         if quantity <= 0:
             # One contract already risks more than risk_per_trade_pct (entry to stop) or costs
             # more than max_position_pct: no order, but the refusal is counted and told.
