@@ -73,8 +73,9 @@ class MassiveLive:
         try:
             await self.subscribe_near_money()
             await asyncio.wait([stream, drain], return_when=asyncio.FIRST_COMPLETED)
-            if stream.done() and stream.exception() is not None:
-                raise LiveFeedError(f"massive feed failed: {stream.exception()!r}")
+            for task, what in ((stream, "massive feed"), (drain, "engine on a live event")):
+                if task.done() and task.exception() is not None:
+                    raise LiveFeedError(f"{what} failed: {task.exception()!r}")
         finally:
             await self.feed.stop()
             for task in (stream, drain, export):
