@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from bot.account_view import AccountView
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.wiring import Bot
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ DRAIN_BATCH = 500  # events handed to the engine before other tasks get a turn
 
 
 class LiveFeedError(RuntimeError):
-    """The live feed cannot start (no key, no underlyings) or has failed for good."""
+    """The live feed has failed for good (a refused key, the engine failing on an event)."""
 
 
 class MassiveLive:
@@ -40,10 +40,10 @@ class MassiveLive:
         cfg = settings.feed
         key = settings.massive.api_key
         if key is None or not key.get_secret_value():
-            raise LiveFeedError("feed.kind = massive needs the API key in the environment: "
+            raise ConfigError("feed.kind = massive needs the API key in the environment: "
                                 "TRADEFLY__MASSIVE__API_KEY")
         if not cfg.underlyings:
-            raise LiveFeedError("feed.kind = massive needs [feed] underlyings = [\"SPY\", ...]")
+            raise ConfigError("feed.kind = massive needs [feed] underlyings = [\"SPY\", ...]")
         from market.feeds.massive import MassiveFeed  # the client loads only when used
 
         self.bot = bot

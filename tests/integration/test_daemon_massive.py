@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.config import ConfigError
 from bot.daemon import Daemon
 from brokers.orders import Intent, OrderRequest, OrderType, Side
 from market.clock import SimClock
@@ -122,9 +123,7 @@ async def test_a_refused_key_stops_the_daemon_with_the_reason(fake: FakeMassive)
 
 
 def test_a_live_feed_without_key_or_underlyings_is_refused_up_front() -> None:
-    from bot.live_feed import LiveFeedError
-
-    with pytest.raises(LiveFeedError, match="TRADEFLY__MASSIVE__API_KEY"):
+    with pytest.raises(ConfigError, match="TRADEFLY__MASSIVE__API_KEY"):
         Daemon(make_settings(feed={"kind": "massive", "underlyings": ["SPY"]}))
-    with pytest.raises(LiveFeedError, match="underlyings"):
+    with pytest.raises(ConfigError, match="underlyings"):
         Daemon(make_settings(feed={"kind": "massive"}, massive={"api_key": "k"}))
