@@ -102,6 +102,7 @@ class LiveHub:
         self._wake = asyncio.Event()
         self.clients: set[Client] = set()
         self._serving = 0
+        self._stopping = False
         self.dropped_clients = 0
         self.sent_messages = 0
         self._pump_task: asyncio.Task[None] | None = None
@@ -166,10 +167,14 @@ class LiveHub:
                                                                      name="dashboard-pump")
 
     async def stop(self) -> None:
+        """Stop the pump and let every page's handler return (its socket then closes)."""
+        self._stopping = True
+        self._wake.set()
         if self._pump_task is not None:
-            self._pump_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._pump_task
+            # A flag, not only cancel(): 3.11's wait_for can swallow a cancellation.
+            done, _ = await asyncio.wait([self._pump_task], timeout=1.0)
+            if not done:
+                self._pump_task.cancel()
         for client in list(self.clients):
             self._remove(client)
             if client.drainer is not None:
@@ -181,10 +186,13 @@ class LiveHub:
 
     async def _pump(self) -> None:
         beat = 0
-        while True:
+        while not self._stopping:
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), SAMPLE_EVERY)
+                async with asyncio.timeout(SAMPLE_EVERY):
+                    await self._wake.wait()
             self._wake.clear()
+            if self._stopping:
+                return
             messages = [notice_message(self._pending.popleft())
                         for _ in range(len(self._pending))]
             messages.extend(self.sample_market())
