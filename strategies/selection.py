@@ -74,10 +74,15 @@ def fitting_rows(chain: OptionChain, bullish: bool, cfg: SelectionConfig,
     return np.asarray(mask, dtype=np.bool_)
 
 
-def pick(chain: OptionChain, bullish: bool, cfg: SelectionConfig,
-         now: datetime) -> OptionContract | None:
-    """The best-fitting contract of `chain` (which must carry deltas), or None."""
+def pick(chain: OptionChain, bullish: bool, cfg: SelectionConfig, now: datetime,
+         prefer: str | None = None) -> OptionContract | None:
+    """The best-fitting contract of `chain` (which must carry deltas), or None. `prefer` (the
+    contract that triggered) wins when it fits every limit."""
     mask = fitting_rows(chain, bullish, cfg, np.datetime64(now.date(), "D"))
+    if prefer is not None:
+        hit = np.flatnonzero(mask & (chain.symbol == prefer))
+        if hit.size:
+            return chain.contract(int(hit[0]))
     rows = np.flatnonzero(mask)
     if rows.size == 0:
         return None
@@ -89,7 +94,8 @@ def pick(chain: OptionChain, bullish: bool, cfg: SelectionConfig,
 
 
 def select_contract(market: MarketState, underlying: str, bullish: bool,
-                    cfg: SelectionConfig, now: datetime) -> OptionContract | None:
+                    cfg: SelectionConfig, now: datetime,
+                    prefer: str | None = None) -> OptionContract | None:
     """Build the chain from what the bot has seen, add deltas, pick the contract."""
     if market.calendar is None:
         raise RuntimeError("contract selection needs MarketState.calendar (set by wiring)")
@@ -97,7 +103,7 @@ def select_contract(market: MarketState, underlying: str, bullish: bool,
     if len(chain) == 0 or math.isnan(chain.underlying_price):
         return None
     chain, _ = with_greeks(chain, cfg.rate, cfg.dividend_yield, market.calendar)
-    return pick(chain, bullish, cfg, now)
+    return pick(chain, bullish, cfg, now, prefer)
 
 
 def describe(contract: OptionContract) -> str:

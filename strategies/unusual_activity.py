@@ -125,8 +125,10 @@ class UnusualActivity(Strategy):
                                      cfg.confirm_when_cold)
         if not ok:
             return []
-        contract = select_contract(self.market, sym, direction > 0,
-                                   cfg.selection, bar.ts)
+        lead_right = OptionSymbol.parse(lead).right
+        follows = (lead_right is OptionRight.CALL) == (direction > 0)
+        contract = select_contract(self.market, sym, direction > 0, cfg.selection, bar.ts,
+                                   prefer=lead if follows else None)
         if contract is None or contract.ask is None or contract.bid is None:
             return []
         self._last[(sym, direction)] = bar.ts
