@@ -16,7 +16,8 @@ from strategies.selection import SelectionConfig, pick
 
 NOW = datetime(2015, 12, 24, 16, 0, tzinfo=UTC)
 # symbol, delta, bid, ask, volume, open interest
-ROWS = [
+Row = tuple[str, float, float, float, int, int]
+ROWS: list[Row] = [
     ("GOOG151224C00750000", 0.55, 5.0, 5.2, 500, 1000),   # 0DTE
     ("GOOG151231C00750000", 0.52, 8.0, 8.2, 300, 1000),   # 7 days, nearest the middle 0.55
     ("GOOG151231C00740000", 0.68, 14.0, 14.2, 900, 1000),
@@ -26,7 +27,7 @@ ROWS = [
 ]
 
 
-def _chain(**override: tuple[object, ...]) -> OptionChain:
+def _chain(**override: Row) -> OptionChain:
     rows = [override.get(r[0], r) for r in ROWS]
     return OptionChain.build(
         "GOOG", NOW, [r[0] for r in rows], bid=[r[2] for r in rows], ask=[r[3] for r in rows],
