@@ -70,9 +70,9 @@ async function loadTables() {
     return [cell(r.name), cell(r.enabled ? "yes" : "no", r.enabled ? "pos" : "neg"), cell(r.signals, "num"), cell(r.errors, "num"), td];
   });
   fillTable("quality", Object.entries(q), ([name, v]) => [cell(name), cell(v.fills, "num"),
-    cell(money(v.saved_vs_natural), "num"), cell(num(v.avg_vs_mid_per_contract), "num"),
+    cell(money(v.saved_vs_natural), "num"), cell(money(v.avg_vs_mid_per_contract), "num"),
     cell(v.avg_spread_captured == null ? "—" : (v.avg_spread_captured * 100).toFixed(0) + "%", "num"),
-    cell(num(v.avg_markout_1m_per_contract), "num")]);
+    cell(money(v.avg_markout_1m_per_contract), "num")]);
 }
 
 function themeColors() {

@@ -91,6 +91,12 @@ async def test_dashboard_follows_a_replay_in_chromium(tmp_path: Path) -> None:
             await page.screenshot(path=SHOTS / "dashboard-dark.png", full_page=True)
             await page.click("#theme")
             await page.screenshot(path=SHOTS / "dashboard-light.png", full_page=True)
+            # The daemon goes away: the page says so and keeps trying to reconnect.
+            daemon.request_stop("test over")
+            assert await task == 0
+            await page.wait_for_function(
+                "document.getElementById('live').textContent === 'reconnecting'",
+                timeout=5_000)
         finally:
             daemon.request_stop("test over")
             assert await task == 0
