@@ -86,3 +86,7 @@ def test_no_break_of_the_earlier_high_does_not_fire() -> None:
 
 def test_higher_timeframe_rule_blocks_when_it_must_be_warm() -> None:
     assert _scenario(confirm_timeframe="15m", confirm_when_cold=False) == []
+
+
+def test_no_macd_crossover_on_a_cold_timeframe_does_not_fire() -> None:
+    assert _scenario(macd_timeframe="15m") == []  # a 15m MACD is not warm after 45 minutes

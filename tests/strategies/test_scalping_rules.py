@@ -94,3 +94,23 @@ def test_cooldown_suppresses_a_repeat() -> None:
     assert len(_run(strategy, CALL, 10.0, 10.5)) == 1
     later = Quote(CALL, T0 + timedelta(minutes=4), 10.9, 11.1, underlying="GOOG")
     assert strategy.on_quote(later) == []
+
+
+def test_higher_timeframe_trend_must_agree() -> None:
+    """Two falling hours: the 5m EMA 9 is below the EMA 21, so a call is refused and a put
+    (RSI band opened, the fall makes RSI low) passes."""
+    strategy, market = _setup(put_rsi_band=(0.0, 100.0))
+    market.indicators = IndicatorsConfig().build(CAL)
+    open_ = datetime(2015, 12, 24, 14, 30, tzinfo=UTC)
+    for i in range(120):
+        price = 800 - i * 0.4
+        market.on_bar(Bar("GOOG", open_ + timedelta(minutes=i + 1), price, price + 0.1,
+                          price - 0.5, price - 0.4, 1000))
+    ind = market.indicators
+    assert ind.value("GOOG", "5m", "ema9") < ind.value("GOOG", "5m", "ema21")
+    assert _run(strategy, CALL, 10.0, 10.5) == []
+    [signal] = _run(strategy, PUT, 10.0, 10.5)
+    assert "5m EMA9<EMA21" in signal.reason
+    strategy, market = _setup(confirm_timeframe=None, call_rsi_band=(0.0, 100.0))
+    market.indicators = ind
+    assert len(_run(strategy, CALL, 10.0, 10.5)) == 1  # the rule switched off
