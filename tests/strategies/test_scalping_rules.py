@@ -11,6 +11,7 @@ from market.clock import SimClock
 from market.data import Bar, Quote, Trade
 from market.indicators.config import IndicatorsConfig
 from market.state import MarketState
+from strategies.base import Signal
 from strategies.scalping import Scalping, ScalpingConfig
 
 T0 = datetime(2015, 12, 24, 15, 0, tzinfo=UTC)
@@ -28,7 +29,7 @@ def _setup(**cfg: object) -> tuple[Scalping, MarketState]:
 
 
 def _run(strategy: Scalping, symbol: str, start: float, end: float,
-         spread: float = 0.20) -> list[object]:
+         spread: float = 0.20) -> list[Signal]:
     strategy.on_quote(Quote(symbol, T0, start - spread / 2, start + spread / 2, underlying="GOOG"))
     return list(strategy.on_quote(Quote(symbol, T0 + timedelta(minutes=3), end - spread / 2,
                                         end + spread / 2, underlying="GOOG")))
@@ -44,9 +45,9 @@ def test_fires_at_exactly_the_momentum_threshold_and_not_below() -> None:
 def test_put_premium_rising_gives_a_put_entry_with_exits() -> None:
     strategy, _ = _setup()
     [signal] = _run(strategy, PUT, 10.0, 10.50)
-    assert signal.symbol == PUT and "put mid +5.0%" in signal.reason  # type: ignore[attr-defined]
-    assert signal.target == pytest.approx(round(10.60 * 1.15, 2))  # type: ignore[attr-defined]
-    assert signal.stop == pytest.approx(round(10.60 - 0.53, 2))  # type: ignore[attr-defined]
+    assert signal.symbol == PUT and "put mid +5.0%" in signal.reason
+    assert signal.target == pytest.approx(round(10.60 * 1.15, 2))
+    assert signal.stop == pytest.approx(round(10.60 - 0.53, 2))
 
 
 def test_spread_wider_than_the_limit_blocks() -> None:
@@ -86,7 +87,7 @@ def test_confidence_grows_with_momentum() -> None:
     strong, _ = _setup()
     [a] = _run(weak, CALL, 10.0, 10.31)
     [b] = _run(strong, CALL, 10.0, 11.0)
-    assert 0 <= a.confidence < b.confidence <= 1  # type: ignore[attr-defined]
+    assert 0 <= a.confidence < b.confidence <= 1
 
 
 def test_cooldown_suppresses_a_repeat() -> None:
