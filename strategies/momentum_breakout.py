@@ -148,7 +148,7 @@ class MomentumBreakout(Strategy):
         entry = contract.ask
         word = "up" if direction > 0 else "down"
         level_name = "resistance" if direction > 0 else "support"
-        reason = (f"{sym} {move:+.2%} in {cfg.window}m ({word}, >= {cfg.min_move:.0%}); stock "
+        reason = (f"{sym} {move:+.2%} in {cfg.window}m ({word}, >= {cfg.min_move:.1%}); stock "
                   f"volume {stock_ratio:.1f}x avg (>= {cfg.min_stock_volume_ratio:g}x); "
                   f"{'call' if direction > 0 else 'put'} volume {option_ratio:.1f}x avg "
                   f"(>= {cfg.min_option_volume_ratio:g}x); MACD {cfg.macd_timeframe} crossed "
