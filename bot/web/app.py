@@ -31,6 +31,7 @@ from bot.control_views import (
     status_view,
     strategies_view,
 )
+from bot.portfolio import multiplier
 from bot.web.auth import SESSION_COOKIE, WebAuth
 from bot.web.hub import LiveHub, bar_message, chart_symbols
 from bot.wiring import Bot
@@ -56,6 +57,19 @@ def _finite(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     return value
+
+
+def position_greeks(bot: Bot, symbol: str, quantity: int) -> dict[str, float | None]:
+    """Greeks of a whole position (per-share Greeks x contracts x multiplier), from the same
+    cached source the risk rules use; None when the market gives no fresh enough inputs."""
+    view = bot.orders.ctx
+    source = getattr(view, "greeks_source", None)
+    greeks = source(symbol) if source is not None else None
+    if greeks is None:
+        return {"delta": None, "gamma": None, "theta": None, "vega": None}
+    size = quantity * multiplier(symbol)
+    return {"delta": round(greeks.delta * size, 2), "gamma": round(greeks.gamma * size, 3),
+            "theta": round(greeks.theta * size, 2), "vega": round(greeks.vega * size, 2)}
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:
@@ -121,9 +135,12 @@ def _read_routes(api: APIRouter, bot: Bot, snapshot: Callable[[], dict[str, Any]
     async def status() -> dict[str, Any]:
         return snapshot()
 
-    @api.get("/positions", summary="Open positions marked at the liquidation side")
-    async def positions() -> Any:
-        return positions_view(bot)
+    @api.get("/positions", summary="Open positions marked at the liquidation side, with "
+             "position Greeks")
+    async def positions() -> dict[str, Any]:
+        view = positions_view(bot)
+        return {"rows": [{**asdict(row), **position_greeks(bot, row.symbol, row.quantity)}
+                         for row in view.rows], "total_unrealized": view.total_unrealized}
 
     @api.get("/orders", summary="Working orders and the latest finished ones")
     async def orders() -> Any:

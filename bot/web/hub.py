@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from bot.events import Notice
 from bot.wiring import Bot
+from brokers.orders import Order
 from market.data import Bar, Quote
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,18 @@ def notice_message(notice: Notice) -> dict[str, Any]:
             "priority": notice.priority, "data": notice.data or {}}
 
 
+def order_message(order: Order) -> dict[str, Any]:
+    r = order.request
+    return {"type": "order", "client_order_id": r.client_order_id, "symbol": r.symbol,
+            "side": r.side.value, "quantity": r.quantity, "filled": order.filled_quantity,
+            "limit_price": r.limit_price, "status": order.status.value,
+            "open": order.status.is_open, "reason": order.status_reason}
+
+
+def _message(item: Notice | Order) -> dict[str, Any]:
+    return notice_message(item) if isinstance(item, Notice) else order_message(item)
+
+
 def bar_message(bar: Bar) -> dict[str, Any]:
     return {"type": "bar", "symbol": bar.symbol, "ts": _iso(bar.ts), "time": bar_time(bar),
             "open": bar.open, "high": bar.high, "low": bar.low, "close": bar.close,
@@ -98,7 +111,7 @@ class LiveHub:
         self.bot = bot
         self.send_timeout = send_timeout
         self._status = status
-        self._pending: deque[Notice] = deque(maxlen=PENDING_MAX)
+        self._pending: deque[Notice | Order] = deque(maxlen=PENDING_MAX)
         self._wake = asyncio.Event()
         self.clients: set[Client] = set()
         self._serving = 0
@@ -109,6 +122,7 @@ class LiveHub:
         self._last_bar: dict[str, datetime] = {}
         self._last_quote: dict[str, datetime] = {}
         bot.bus.subscribe(self.on_notice)
+        bot.orders.status_listeners.append(self.on_order)
 
     # -- hot path ---------------------------------------------------------------------------
     def on_notice(self, notice: Notice) -> None:
@@ -117,6 +131,13 @@ class LiveHub:
         self._pending.append(notice)
         if not self._wake.is_set():
             self._wake.set()
+
+    def on_order(self, order: Order) -> None:
+        """Every order status change (new, working, filled, cancelled…): sent as it is then."""
+        if self.clients:
+            self._pending.append(order)
+            if not self._wake.is_set():
+                self._wake.set()
 
     # -- clients ----------------------------------------------------------------------------
     async def serve(self, socket: Socket, hello: dict[str, Any]) -> None:
@@ -193,8 +214,7 @@ class LiveHub:
             self._wake.clear()
             if self._stopping:
                 return
-            messages = [notice_message(self._pending.popleft())
-                        for _ in range(len(self._pending))]
+            messages = [_message(self._pending.popleft()) for _ in range(len(self._pending))]
             messages.extend(self.sample_market())
             beat += 1
             if beat % 4 == 0 or any(m.get("kind") in ("fill", "state_changed", "paused",

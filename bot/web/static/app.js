@@ -56,9 +56,11 @@ async function loadTables() {
     ["/positions", "/orders", "/signals?limit=100", "/denials?limit=100", "/trades", "/strategies", "/quality"].map((p) => api(p)));
   $("posTotal").textContent = money(pos.total_unrealized);
   fillTable("positions", pos.rows, (r) => [cell(r.symbol), cell(r.quantity, "num"), cell(num(r.average_price), "num"),
-    cell(num(r.mark), "num"), cell(money(r.unrealized), "num " + (r.unrealized >= 0 ? "pos" : "neg"))]);
+    cell(num(r.mark), "num"), cell(money(r.unrealized), "num " + (r.unrealized >= 0 ? "pos" : "neg")),
+    cell(num(r.delta, 0), "num"), cell(num(r.theta), "num"), cell(num(r.vega), "num")]);
   fillTable("orders", ord.working, (r) => [cell(r.client_order_id.slice(-8)), cell(r.symbol), cell(r.side),
     cell(r.quantity, "num"), cell(r.filled, "num"), cell(num(r.limit_price), "num"), cell(r.status)]);
+  [...$("orders").tBodies[0].rows].forEach((tr, i) => { tr.dataset.id = ord.working[i].client_order_id; });
   fillTable("signals", sig.rows, (r) => [cell(time(r.ts)), cell(r.strategy), cell(r.symbol), cell(num(r.confidence), "num"),
     cell(r.reason + (r.order_status ? " → " + r.order_status : ""), "reason")]);
   fillTable("denials", den, (r) => [cell(time(r.ts)), cell(r.rule), cell(r.reason, "reason")]);
@@ -111,6 +113,7 @@ function onMessage(m) {
     window.tradefly.bars += 1; return;
   }
   if (m.type === "quote") { if (m.symbol === chartSymbol) $("lastquote").textContent = num(m.bid) + " × " + num(m.ask); return; }
+  if (m.type === "order") { upsertOrder(m); return; }
   if (m.type !== "notice") return;
   const d = m.data || {};
   if (m.kind === "fill") {
@@ -128,6 +131,18 @@ function onMessage(m) {
   } else {
     $("message").textContent = time(m.ts) + " " + m.text; scheduleTables();
   }
+}
+
+// Working orders live: a row per open order, removed when it ends.
+function upsertOrder(o) {
+  window.tradefly.orders += 1;
+  const body = $("orders").tBodies[0];
+  const old = body.querySelector(`tr[data-id="${CSS.escape(o.client_order_id)}"]`);
+  if (!o.open) { if (old) old.remove(); return; }
+  const tr = document.createElement("tr"); tr.dataset.id = o.client_order_id; tr.className = "flash";
+  tr.append(cell(o.client_order_id.slice(-8)), cell(o.symbol), cell(o.side), cell(o.quantity, "num"),
+            cell(o.filled, "num"), cell(num(o.limit_price), "num"), cell(o.status));
+  if (old) old.replaceWith(tr); else body.prepend(tr);
 }
 
 let tablesTimer = null;
@@ -168,7 +183,7 @@ $("theme").onclick = () => {
 };
 document.documentElement.dataset.theme = localStorage.getItem("tradefly-theme") || "dark";
 // Live counters, read by the end-to-end tests and handy in the browser console.
-window.tradefly = {connected: false, bars: 0, markers: 0, fills: 0, fillSeen: []};
+window.tradefly = {connected: false, bars: 0, markers: 0, fills: 0, orders: 0, fillSeen: []};
 buildChart();
 api("/status").then(showStatus);
 connect();

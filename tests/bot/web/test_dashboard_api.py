@@ -140,3 +140,23 @@ async def test_flatten_asks_for_confirmation_and_cancel_does_nothing(
     assert r["status"] == "confirm" and r["token"]
     c = (await client.post(f"/api/control/cancel/{r['token']}", headers=AUTH)).json()
     assert c["status"] == "done" and "nothing was done" in c["message"].lower()
+
+
+async def test_open_position_carries_its_greeks(sim_clock: SimClock, goog_feed: ReplayFeed) -> None:
+    bot = build_bot(make_settings(), sim_clock, run_tag="web-greeks")
+    for event in goog_feed.events():  # the real day, until the bot holds its first call
+        sim_clock.advance_to(event.ts)
+        bot.engine.on_event(event)
+        if bot.portfolio.open_positions():
+            break
+    transport = httpx.ASGITransport(app=create_app(bot, health), client=("127.0.0.1", 5000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://dash") as c:
+        rows = (await c.get("/api/positions")).json()["rows"]
+    bot.close()
+    assert len(rows) == 1
+    row = rows[0]
+    assert "C" in row["symbol"][4:] and row["quantity"] > 0  # a long call
+    # A long call's position delta lies between 0 and every share it controls; it loses
+    # time value (theta < 0) and gains from volatility (vega > 0).
+    assert 0 < row["delta"] <= row["quantity"] * 100
+    assert row["theta"] < 0 < row["vega"]

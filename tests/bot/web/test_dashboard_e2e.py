@@ -22,7 +22,7 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
 TOKEN = "e2e-token-not-a-secret-elsewhere"
 SHOTS = ROOT / "var" / "screenshots"
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(120),
+pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(120),
               pytest.mark.skipif(not CHROMIUM.exists(),
                                  reason="needs Debian chromium (make chromium installs it)")]
 
@@ -83,6 +83,7 @@ async def test_dashboard_follows_a_replay_in_chromium(tmp_path: Path) -> None:
             await page.wait_for_function("window.tradefly.markers >= 2 "
                                          "&& window.tradefly.bars >= 30", timeout=10_000)
             assert await page.locator("#trades tbody tr").count() >= 2
+            assert await page.evaluate("window.tradefly.orders") >= 2  # order updates pushed
             seen = await page.evaluate("window.tradefly.fillSeen")
             lags = [s["at"] - published[s["id"]] for s in seen if s["id"] in published]
             print(f"\nfill → page lag (ms): {[round(lag) for lag in lags]}")

@@ -11,6 +11,8 @@ from bot.events import Notice
 from bot.web import hub as hub_module
 from bot.web.hub import LiveHub
 from bot.wiring import Bot
+from market.clock import SimClock
+from market.feeds.replay import ReplayFeed
 
 TS = datetime(2015, 12, 24, 15, 0, tzinfo=UTC)
 
@@ -100,3 +102,25 @@ async def test_no_client_no_buffering(mem_bot: Bot) -> None:
     for i in range(10):
         mem_bot.bus.publish(fill(i))
     assert not hub._pending  # nobody listens: nothing kept
+
+
+async def test_order_status_changes_are_pushed(mem_bot: Bot, sim_clock: SimClock,
+                                               goog_feed: ReplayFeed) -> None:
+    hub = LiveHub(mem_bot, lambda: {"status": {}, "pnl": {}})
+    sock = FastSocket()
+    task = asyncio.create_task(hub.serve(sock, {"type": "hello"}))
+    await wait_until(lambda: hub.clients)
+    for event in goog_feed.events():  # the real day, until the bot's first fill
+        sim_clock.advance_to(event.ts)
+        mem_bot.engine.on_event(event)
+        if mem_bot.portfolio.open_positions():
+            break
+    await wait_until(lambda: any(m["type"] == "order" and m["status"] == "filled"
+                                 for m in sock.sent))
+    pushed = [m for m in sock.sent if m["type"] == "order"]
+    filled = next(m for m in pushed if m["status"] == "filled")
+    order = mem_bot.orders.orders[filled["client_order_id"]]
+    assert filled["symbol"] == order.request.symbol and filled["open"] is False
+    assert filled["filled"] == order.filled_quantity == order.request.quantity
+    await hub.stop()
+    await asyncio.wait_for(task, 1)
