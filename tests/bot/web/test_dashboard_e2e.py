@@ -79,6 +79,7 @@ async def test_dashboard_follows_a_replay_in_chromium(tmp_path: Path) -> None:
             await page.click("button[type=submit]")
             await page.wait_for_url(base + "/")
             await page.wait_for_function("window.tradefly.connected", timeout=10_000)
+            await page.wait_for_function("window.tradefly.fills >= 1", timeout=40_000)
             await page.wait_for_function("window.tradefly.fills >= 2", timeout=40_000)
             await page.wait_for_function("window.tradefly.markers >= 2 "
                                          "&& window.tradefly.bars >= 30", timeout=10_000)
