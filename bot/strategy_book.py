@@ -12,12 +12,11 @@ from datetime import datetime, time
 
 from bot.events import EventBus, Notice
 from bot.order_manager import OrderManager
-from bot.portfolio import Portfolio
+from bot.portfolio import Portfolio, multiplier
 from bot.store.store import Store
 from brokers.orders import Intent, OrderStatus
 from market.calendar import NEW_YORK
 from market.clock import Clock
-from market.instruments import CONTRACT_MULTIPLIER
 from risk.rules.strategy_budget import StrategyBudget, StrategyUsage
 
 BLOCKS_KEY = "strategy_blocks"
@@ -60,12 +59,12 @@ class StrategyBook:
             req = order.request
             if (req.intent is Intent.OPEN and req.strategy == strategy
                     and req.limit_price is not None):
-                committed += order.remaining * req.limit_price * CONTRACT_MULTIPLIER
+                committed += order.remaining * req.limit_price * multiplier(req.symbol)
         open_positions = 0
         for pos in self.portfolio.open_positions():
             if self._owner(pos.symbol) == strategy:
                 open_positions += 1
-                committed += abs(pos.quantity) * pos.average_price * CONTRACT_MULTIPLIER
+                committed += abs(pos.quantity) * pos.average_price * multiplier(pos.symbol)
         return StrategyUsage(committed, entries, open_positions, self.blocked.get(strategy))
 
     def record_entry(self, strategy: str) -> None:

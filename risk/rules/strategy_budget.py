@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from brokers.orders import Intent, OrderRequest
-from market.instruments import CONTRACT_MULTIPLIER
+from market.instruments import CONTRACT_MULTIPLIER, is_option_symbol
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
 
@@ -68,7 +68,8 @@ class StrategySafeguards:
             if price is None:
                 quote = ctx.quote(request.symbol)
                 price = None if quote is None else quote.ask
-            premium = (price or 0.0) * request.quantity * CONTRACT_MULTIPLIER
+            unit = CONTRACT_MULTIPLIER if is_option_symbol(request.symbol) else 1
+            premium = (price or 0.0) * request.quantity * unit
             allowed = budget.max_capital_pct * ctx.equity
             if usage.committed_premium + premium > allowed:
                 return Reject(self.name, f"{strategy} would commit "

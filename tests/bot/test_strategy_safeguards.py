@@ -122,3 +122,29 @@ def test_a_new_session_or_a_person_releases_the_latch(tmp_path: Path) -> None:
     bot.engine.strategy_book.trip("alpha", "test")
     clock.advance_to(T0 + timedelta(days=1))
     assert bot.engine.strategy_book.usage("alpha").blocked is None  # next session
+
+
+def test_shares_count_one_for_one_against_the_allocation() -> None:
+    from brokers.orders import Intent, OrderRequest, Side
+    from risk.rules.strategy_budget import StrategySafeguards, StrategyUsage
+
+    class Source:
+        def budget(self, strategy: str) -> StrategyBudget:
+            return StrategyBudget(max_capital_pct=0.25)
+
+        def usage(self, strategy: str) -> StrategyUsage:
+            return StrategyUsage(0.0, 0, 0)
+
+    class Ctx:
+        equity = 100_000.0
+
+        def quote(self, symbol: str) -> None:
+            return None
+
+    rule = StrategySafeguards(Source())  # 100 shares at 168 = 16,800 <= 25,000; 2 calls = 33,600
+    shares = OrderRequest("a", "SPY", Side.BUY, 100, limit_price=168.0, intent=Intent.OPEN,
+                          strategy="s")
+    assert rule.check(shares, Ctx()).__class__.__name__ == "Approve"  # type: ignore[arg-type]
+    calls = OrderRequest("b", sym(0), Side.BUY, 2, limit_price=168.0, intent=Intent.OPEN,
+                         strategy="s")
+    assert rule.check(calls, Ctx()).__class__.__name__ == "Reject"  # type: ignore[arg-type]
