@@ -81,6 +81,9 @@ class FeedConfig(Section):
     expirations: int = Field(
         2, ge=1, description="Subscribe contracts of this many nearest expirations "
         "(default 2).")
+    contracts_per_side: int = Field(
+        5, ge=1, description="Alpaca (no underlying price in its chain): per expiration, the "
+        "calls and the puts whose |delta| is closest to 0.5, this many each (default 5).")
 
 
 class StoreConfig(Section):

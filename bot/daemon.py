@@ -20,7 +20,7 @@ from typing import Any
 from bot.account_view import AccountView
 from bot.config import Settings, check_live_confirmation
 from bot.http import create_app, make_server
-from bot.live_feed import LiveFeedError, MassiveLive
+from bot.live_feed import LiveFeed, LiveFeedError, MassiveLive
 from bot.reconcile import ReconcileReport, reconcile, restore
 from bot.services import Service, build_services
 from bot.summary import day_summary, print_summary
@@ -72,8 +72,13 @@ class Daemon:
         self.clock: Clock = clock or (SimClock(start) if self.replay else LiveClock())
         self.bot: Bot = build_bot(settings, self.clock, broker=broker)
         # Built here so that a missing key or underlying fails before anything connects.
-        self.live_feed = MassiveLive(self.bot, settings) \
-            if settings.feed.kind == "massive" else None
+        self.live_feed: LiveFeed | None = None
+        if settings.feed.kind == "massive":
+            self.live_feed = MassiveLive(self.bot, settings)
+        elif settings.feed.kind == "alpaca":
+            from bot.live_feed_alpaca import AlpacaLive  # alpaca-py loads only when used
+
+            self.live_feed = AlpacaLive(self.bot, settings)
         self.broker_downtime = False
         self.supervisor = TaskSupervisor()
         self.notifier = SystemdNotifier()
@@ -118,9 +123,6 @@ class Daemon:
                 self.supervisor.spawn(self._timer(), "timer")
                 if self.live_feed is not None:
                     self.supervisor.spawn(self._run_live_feed(self.live_feed), "live-feed")
-                elif self.settings.feed.kind == "alpaca":
-                    log.error("feed.kind = alpaca is not driven by the daemon yet: no market "
-                              "data, so no entries (use feed.kind = massive)")
                 await self._stop.wait()
         finally:
             await self._shutdown()
@@ -189,7 +191,7 @@ class Daemon:
         self.summary = day_summary(self.bot)
         print_summary(self.summary)
 
-    async def _run_live_feed(self, feed: MassiveLive) -> None:
+    async def _run_live_feed(self, feed: LiveFeed) -> None:
         try:
             await feed.run()
         except LiveFeedError as exc:

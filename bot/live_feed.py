@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.account_view import AccountView
 from bot.config import ConfigError, Settings
@@ -27,6 +27,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DRAIN_BATCH = 500  # events handed to the engine before other tasks get a turn
+
+
+class LiveFeed(Protocol):
+    """What the daemon drives: `run()` until cancelled, and whether the feed is stale."""
+
+    async def run(self) -> None: ...
+
+    @property
+    def stale(self) -> bool: ...
 
 
 class LiveFeedError(RuntimeError):
