@@ -93,6 +93,19 @@ async def test_dashboard_follows_a_replay_in_chromium(tmp_path: Path) -> None:
             await page.screenshot(path=SHOTS / "dashboard-dark.png", full_page=True)
             await page.click("#theme")
             await page.screenshot(path=SHOTS / "dashboard-light.png", full_page=True)
+            # Control from the page goes through the ControlAPI (audited as a web user).
+            await page.click("button[data-cmd=pause]")
+            await page.wait_for_function(
+                "document.getElementById('state').textContent.includes('paused')",
+                timeout=5_000)
+            assert daemon.bot.control.paused
+            await page.click("button[data-cmd=resume]")
+            await page.wait_for_function(
+                "!document.getElementById('state').textContent.includes('paused')",
+                timeout=5_000)
+            assert not daemon.bot.control.paused
+            audit = [r["command"] for r in daemon.bot.store.load_audit(5)]
+            assert "/pause" in audit and "/resume" in audit
             # The daemon goes away: the page says so and keeps trying to reconnect.
             daemon.request_stop("test over")
             assert await task == 0
