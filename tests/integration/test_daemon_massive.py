@@ -16,6 +16,7 @@ import pytest
 
 from bot.config import ConfigError
 from bot.daemon import Daemon
+from bot.live_feed import MassiveLive
 from brokers.orders import Intent, OrderRequest, OrderType, Side
 from market.clock import SimClock
 from tests.conftest import make_settings
@@ -98,8 +99,9 @@ async def test_events_reach_the_engine_and_a_stale_feed_denies_entries(
         assert "tradefly_feed_option_contracts 1.0" in metrics
 
         await fake.send("options", [{**option_quote, "bp": 30.0, "ap": 29.0}])  # crossed
-        await until(lambda: daemon.live_feed is not None
-                    and daemon.live_feed.feed.dropped["crossed"] == 1)
+        live = daemon.live_feed
+        assert isinstance(live, MassiveLive)
+        await until(lambda: live.feed.dropped["crossed"] == 1)
 
         clock.advance_to(QUOTED_AT + timedelta(seconds=30))  # silence beyond 5 s
         await until(lambda: getattr(view, "feed_stale", False))
