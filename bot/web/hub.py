@@ -116,6 +116,7 @@ class LiveHub:
         self.clients: set[Client] = set()
         self._serving = 0
         self._stopping = False
+        self._closing: set[asyncio.Task[None]] = set()
         self.dropped_clients = 0
         self.sent_messages = 0
         self._pump_task: asyncio.Task[None] | None = None
@@ -179,7 +180,9 @@ class LiveHub:
             client.drainer.cancel()  # it may be stuck in a send: never wait for it
         task = asyncio.get_running_loop().create_task(
             client.socket.close(code=1013, reason="too slow"))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        self._closing.add(task)  # keep a reference until done, and never raise from it
+        task.add_done_callback(lambda t: (self._closing.discard(t),
+                                          t.cancelled() or t.exception()))
 
     # -- pump -------------------------------------------------------------------------------
     def _ensure_pump(self) -> None:

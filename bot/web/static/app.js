@@ -82,6 +82,13 @@ function themeColors() {
   return {bg: css.getPropertyValue("--card").trim(), fg: css.getPropertyValue("--fg").trim(), line: css.getPropertyValue("--line").trim()};
 }
 function buildChart() {
+  if (typeof LightweightCharts === "undefined") {  // assets not built: the rest still works
+    $("chart").textContent = "Chart library missing: run `make web`.";
+    const noop = () => {};
+    candles = {setData: noop, update: noop, setMarkers: noop};
+    chart = {applyOptions: noop, timeScale: () => ({fitContent: noop})};
+    return;
+  }
   const c = themeColors();
   chart = LightweightCharts.createChart($("chart"), {autoSize: true,
     layout: {background: {color: c.bg}, textColor: c.fg, fontSize: 11},
