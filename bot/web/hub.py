@@ -181,8 +181,12 @@ class LiveHub:
         task = asyncio.get_running_loop().create_task(
             client.socket.close(code=1013, reason="too slow"))
         self._closing.add(task)  # keep a reference until done, and never raise from it
-        task.add_done_callback(lambda t: (self._closing.discard(t),
-                                          t.cancelled() or t.exception()))
+        task.add_done_callback(self._closed)
+
+    def _closed(self, task: asyncio.Task[None]) -> None:
+        self._closing.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.info("closing a dropped client failed: %r", task.exception())
 
     # -- pump -------------------------------------------------------------------------------
     def _ensure_pump(self) -> None:
