@@ -52,6 +52,9 @@ def test_backtest_writes_consistent_json_and_a_self_contained_report(tmp_path: P
     assert sum(metrics["daily"].values()) == pytest.approx(metrics["net_pnl"], abs=1e-6)
     assert metrics["daily_target"] == 300.0
     assert set(metrics["by_strategy"]) == {"sma_cross"}
+    # Natural entries and exits cross the spread: nothing saved, every fill assessed.
+    quality = data["execution_quality"]["sma_cross"]
+    assert quality["fills"] == data["run"]["fills"] and quality["avg_spread_captured"] == 0.0
     page = (tmp_path / "r.html").read_text()
     assert "Plotly.newPlot" in page
     assert "Daily P&L vs the $300\\u002fday target" in page  # plotly escapes the slash
