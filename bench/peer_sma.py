@@ -1,3 +1,4 @@
+# mypy: disallow-untyped-defs=False
 """Peer engines on the benchmark's bars: run by bench_backtest.py in a throwaway venv
 (/tmp/peers), never imported by TradeFly. backtesting.py is AGPL and backtrader GPL: they
 must stay out of our lock file, so they only ever run here, as a separate process.

@@ -137,7 +137,7 @@ def test_stops_go_to_market_by_default() -> None:
     enter(bot)
     tick(bot, clock, 4, bid=1.98, ask=2.05)
     bot.engine.flatten("test")
-    exit_order = [o for o in bot.store.load_orders() if o.request.intent is Intent.CLOSE][0]
+    exit_order = next(o for o in bot.store.load_orders() if o.request.intent is Intent.CLOSE)
     assert exit_order.request.order_type.value == "market"
     assert exit_order.average_fill_price == 1.98
 

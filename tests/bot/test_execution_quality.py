@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from bot.execution_quality import assess, from_store, summarize
@@ -9,12 +11,12 @@ from tests.bot.test_execution import enter, make_bot, tick
 
 
 def row(cid: str, side: str, price: float, qty: int = 1, m1: float | None = None,
-        strategy: str = "s") -> dict[str, object]:
+        strategy: str = "s") -> dict[str, Any]:
     return {"fill_id": f"f-{cid}", "client_order_id": cid, "side": side, "price": price,
             "quantity": qty, "strategy": strategy, "mid_after_1m": m1, "mid_after_5m": None}
 
 
-ORDERS = {
+ORDERS: dict[str, dict[str, Any]] = {
     "root": {"replaces": None, "nbbo_bid": 2.00, "nbbo_ask": 2.10},
     "step": {"replaces": "root", "nbbo_bid": 2.02, "nbbo_ask": 2.12},  # market moved later
     "sell": {"replaces": None, "nbbo_bid": 2.00, "nbbo_ask": 2.10},
