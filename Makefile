@@ -50,7 +50,8 @@ $(WEB_VENDOR): bot/web/package.json bot/web/package-lock.json
 	cp bot/web/node_modules/lightweight-charts/dist/lightweight-charts.standalone.production.js $@
 
 chromium:  ## headless browser for the dashboard's end-to-end tests (Debian package)
-	@test -x /usr/bin/chromium || (sudo -n true 2>/dev/null && sudo apt-get install -y chromium || apt-get install -y chromium)
+	@test -x /usr/bin/chromium || { SUDO=$$(sudo -n true 2>/dev/null && echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 postgres:  ## install (if needed) and start a local PostgreSQL for the tests
 	@bash scripts/postgres.sh start
