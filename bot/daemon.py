@@ -126,6 +126,9 @@ class Daemon:
                 await self._stop.wait()
         finally:
             await self._shutdown()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with suppress(NotImplementedError, RuntimeError):
+                    loop.remove_signal_handler(sig)  # give the process its defaults back
         return 0
 
     def request_stop(self, reason: str = "requested") -> None:

@@ -26,8 +26,10 @@ class SystemdNotifier:
     def notify(self, message: str) -> None:
         if self._address is None:
             return
-        # If systemd has gone away there is nothing useful to do about it.
+        # Non-blocking: a reader that does not keep up (or a dead systemd) must never stall the
+        # event loop; a lost ping is what the watchdog exists to notice anyway.
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock, suppress(OSError):
+            sock.setblocking(False)
             sock.sendto(message.encode(), self._address)
 
     def ready(self, status: str = "") -> None:
