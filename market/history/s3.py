@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
+from boto3.session import Session as Boto3Session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -67,7 +67,7 @@ class FlatFileSource:
                  read_timeout: float = 60.0, retries: int = 3) -> None:
         self.bucket = bucket
         self.endpoint = endpoint
-        self._client = boto3.session.Session().client(
+        self._client = Boto3Session().client(
             "s3",
             endpoint_url=endpoint,
             aws_access_key_id=access_key,
