@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from brokers.orders import Intent, OrderRequest
-from market.instruments import CONTRACT_MULTIPLIER, is_option_symbol
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
+from risk.rules.common import unit_cost
 
 RULE_NAME = "strategy_safeguards"
 
@@ -64,12 +64,10 @@ class StrategySafeguards:
             return Reject(self.name, f"{strategy} holds {usage.open_positions} positions, "
                                      f"max {budget.max_open_positions}")
         if budget.max_capital_pct is not None:
-            price = request.limit_price
-            if price is None:
-                quote = ctx.quote(request.symbol)
-                price = None if quote is None else quote.ask
-            unit = CONTRACT_MULTIPLIER if is_option_symbol(request.symbol) else 1
-            premium = (price or 0.0) * request.quantity * unit
+            per_unit = unit_cost(request, ctx)  # limit (or ask) x the instrument's multiplier
+            if per_unit is None:
+                return Reject(self.name, f"no price for the premium of {request.symbol}")
+            premium = per_unit * request.quantity
             allowed = budget.max_capital_pct * ctx.equity
             if usage.committed_premium + premium > allowed:
                 return Reject(self.name, f"{strategy} would commit "
