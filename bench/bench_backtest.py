@@ -97,7 +97,7 @@ def bench_settings() -> Settings:
         strategies={"sma_cross": {"fast": FAST, "slow": SLOW}},
         risk={"disabled_rules": ["volume", "session_window", "losing_streak",
                                  "duplicate_order"], "max_position_pct": 0.5},
-        orders={"flatten_before_close_minutes": 0, "no_entries_before_close_minutes": 0},
+        orders={"flatten_before_close_minutes": 0},
         paper={"commission_per_contract": 0.0},
         execution={"entry": {"style": "natural"}, "take_profit": {"style": "natural"}})
 

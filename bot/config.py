@@ -100,8 +100,6 @@ class OrdersConfig(Section):
     flatten_before_close_minutes: int = Field(
         5, ge=0, description="Close every position this many minutes before the session "
         "closes (early closes included); 0 disables.")
-    no_entries_before_close_minutes: int = Field(
-        15, ge=0, description="No new entries this close to the close.")
     cancel_open_orders_on_shutdown: bool = Field(
         True, description="On SIGTERM, cancel working orders (else leave them at the broker).")
     reconcile_interval_seconds: float = Field(

@@ -48,7 +48,6 @@ ONE_SIDED = frozenset({"no_ask"})
 class SessionPlan:
     session: Session
     flatten_at: datetime
-    last_entry_at: datetime
     flattened: bool = False
     closed: bool = False
 
@@ -200,9 +199,6 @@ class Engine:
             order = self._exit(signal.symbol, f"{signal.strategy}: {signal.reason}", None,
                                "take_profit")
             return None if order is None else order.client_order_id
-        plan = self._plan
-        if plan is not None and signal.ts >= plan.last_entry_at:
-            return None  # too close to the close: entries would be flattened at once
         equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)
         cfg = self.risk_config
         stop = signal.stop if signal.stop is not None else stop_for_entry(
@@ -372,9 +368,9 @@ class Engine:
 
     def _new_plan(self, session: Session) -> SessionPlan:
         cfg = self.orders_config
+        # Entries near the close are the risk gate's call (risk.session), not the engine's.
         return SessionPlan(session,
-                           session.close - timedelta(minutes=cfg.flatten_before_close_minutes),
-                           session.close - timedelta(minutes=cfg.no_entries_before_close_minutes))
+                           session.close - timedelta(minutes=cfg.flatten_before_close_minutes))
 
     def close_session(self) -> None:
         """At the close: day orders expire, expiring options settle, the day's P&L is kept."""

@@ -144,10 +144,15 @@ def test_end_of_day_flatten_uses_the_early_close() -> None:
 
 
 def test_no_entries_in_the_last_minutes_before_the_close() -> None:
-    bot, clock = bot_with(orders={"no_entries_before_close_minutes": 15})
+    # One cutoff, in the risk gate: the refusal is stored with its rule (2015-12-24 closed
+    # at 13:00 New York = 18:00 UTC; 17:46 is inside the last 15 minutes).
+    bot, clock = bot_with(risk={"session": {"no_entries_before_close_minutes": 15},
+                                "liquidity": {"min_volume": 0, "min_open_interest": 0}})
     feed(bot, clock, Quote(OPT, datetime(2015, 12, 24, 17, 46, tzinfo=UTC), 2.0, 2.1, 500, 500,
                            "GOOG"))
     assert bot.orders.orders == {}
+    (denied,) = bot.store.load_orders()
+    assert denied.status_reason.startswith("session_window:")
 
 
 def test_illegal_status_transition_is_refused_and_counted() -> None:
