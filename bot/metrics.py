@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.events = Counter("tradefly_events", "Market events processed", ["kind"], registry=r)
         self.quotes_dropped = Counter("tradefly_quotes_dropped", "Bad quotes dropped",
                                       ["reason"], registry=r)
         self.signals = Counter("tradefly_signals", "Signals emitted", ["strategy"], registry=r)
@@ -27,8 +26,6 @@ class Metrics:
                             registry=r)
         self.trading_state = Gauge("tradefly_trading_state",
                                    "0 active, 1 reducing, 2 halted", registry=r)
-        self.feed_lag = Gauge("tradefly_feed_last_event_age_seconds",
-                              "Seconds since the last market event", registry=r)
         self.feed_stale = Gauge("tradefly_feed_stale",
                                 "1 while the live feed is stale (entries refused)", registry=r)
         self.feed_dropped = Gauge("tradefly_feed_dropped",
@@ -39,9 +36,6 @@ class Metrics:
                                      registry=r)
         self.feed_subscribed = Gauge("tradefly_feed_option_contracts",
                                      "Option contracts the live feed streams", registry=r)
-        self.tick_to_order = Histogram(
-            "tradefly_tick_to_order_seconds", "Quote event to broker submit",
-            buckets=(2e-5, 5e-5, 1e-4, 2e-4, 5e-4, 1e-3, 5e-3, 2e-2), registry=r)
 
     def dropped(self, reason: str) -> float:
         return float(self.quotes_dropped.labels(reason)._value.get())

@@ -97,7 +97,7 @@ async def test_health_and_metrics_endpoints_while_running(tmp_path: Path) -> Non
     daemon = Daemon(settings)
     task = asyncio.create_task(daemon.run())
     for _ in range(300):
-        if daemon.http_port and daemon.bot.engine.last_event_at is not None:
+        if daemon.http_port and daemon.bot.engine.summary.dropped_quotes > 0:
             break
         await asyncio.sleep(0.02)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{daemon.http_port}") as client:
@@ -107,7 +107,10 @@ async def test_health_and_metrics_endpoints_while_running(tmp_path: Path) -> Non
     assert await task == 0
     assert health["ok"] is True and health["mode"] == "paper"
     assert health["trading_state"] == "active"
-    assert "tradefly_events" in metrics or "tradefly_quotes_dropped" in metrics
+    # The one-sided quotes the engine dropped so far are counted by reason.
+    dropped = [line for line in metrics.splitlines()
+               if line.startswith('tradefly_quotes_dropped_total{reason="no_ask"}')]
+    assert dropped and float(dropped[0].split()[-1]) >= 1
 
 
 def wait_for(predicate: Any, timeout: float = 60.0) -> None:
