@@ -27,6 +27,7 @@ from bot.execution_quality import from_store, summarize
 from bot.wiring import Bot, build_bot
 from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import SimClock
+from market.feeds.replay import ReplayFeed
 
 ONE_MINUTE = timedelta(minutes=1)
 ProgressHook = Callable[[date], None]
@@ -86,6 +87,8 @@ def run(settings: Settings, data: Path | BacktestData, start: date | None = None
     first_day = loaded.days[0]
     clock = SimClock(datetime.combine(first_day, datetime.min.time(), NEW_YORK).astimezone(UTC))
     bot = build_bot(backtest_settings(settings), clock, run_tag=run_tag, calendar=_calendar())
+    if isinstance(loaded.source, ReplayFeed):  # it publishes open interest in time order
+        loaded.source.open_interest = bot.market.open_interest
     try:
         return _drive(bot, clock, loaded, progress)
     finally:

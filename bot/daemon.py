@@ -167,11 +167,11 @@ class Daemon:
         cfg = self.settings.replay
         days = [ReplayDay.discover(cfg.folder, und, day) for day in cfg.days
                 for und in cfg.underlyings]
-        feed = ReplayFeed(days)
+        # Open interest lands in the market's own dict as the feed publishes it (no look-ahead).
+        feed = ReplayFeed(days, open_interest=self.bot.market.open_interest)
         clock = self.clock
         assert isinstance(clock, SimClock)
         engine = self.bot.engine
-        self.bot.market.open_interest.update(feed.open_interest)
         first_ts: datetime | None = None
         wall_start = time.monotonic()
         for i, event in enumerate(feed.events()):

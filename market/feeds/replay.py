@@ -4,6 +4,12 @@ The shipped files hold minute bars stamped at the start of each minute; a minute
 released at its end, so nothing is visible before it could have been known (no look-ahead).
 Within one release time the order is: underlying bar, underlying quote, option trades, option
 quotes — the same order every run, so replays are deterministic.
+
+Open interest is not an event: each figure is written into `ReplayFeed.open_interest` (pass the
+consumer's dict, e.g. `MarketState.open_interest`) at the time the file says it was published
+(pre-market, about 06:30), in the same time order as the events. A day's figures are therefore
+visible from that day's first event and never earlier: a multi-day replay shows yesterday's
+open interest until today's is published (decision 0265).
 """
 
 from __future__ import annotations
@@ -43,8 +49,9 @@ class ReplayDay:
             path = folder / f"{stem}_{suffix}.csv.gz"
             return path if path.exists() else None
 
-        found = cls(underlying, day, pick("quotes"), pick("trades"), pick("open_interest"),
-                    pick("1min"))
+        found = cls(
+            underlying, day, pick("quotes"), pick("trades"), pick("open_interest"), pick("1min")
+        )
         if found.quotes is None and found.underlying_minute is None:
             raise FileNotFoundError(f"no replay data for {underlying} on {day} in {folder}")
         return found
@@ -54,14 +61,15 @@ class ReplayDay:
 class _Stream:
     """One kind of event from one file: release keys plus the columns to build events from."""
 
-    rank: int  # order within one release time: bar, underlying quote, option trade, option quote
+    rank: int  # order in one release time: open interest, bar, und. quote, option trade, quote
     keys: np.ndarray  # release time, int64 nanoseconds since the epoch (UTC)
-    build: Callable[[int], Event]
+    build: Callable[[int], Event | None]  # None: applied in place, nothing to yield
 
 
 @dataclass
 class ReplayFeed:
-    """Reads recorded days and yields their events in release-time order."""
+    """Reads recorded days and yields their events in release-time order; open interest is
+    written into `open_interest` as it is published (share the consumer's dict)."""
 
     days: list[ReplayDay]
     regular_hours_only: bool = True
@@ -79,20 +87,18 @@ class ReplayFeed:
         keys = np.concatenate([s.keys for s in streams])
         ranks = np.concatenate([np.full(len(s.keys), s.rank, np.int8) for s in streams])
         rows = np.concatenate([np.arange(len(s.keys)) for s in streams])
-        which = np.concatenate([np.full(len(s.keys), i, np.int32)
-                                for i, s in enumerate(streams)])
+        which = np.concatenate([np.full(len(s.keys), i, np.int32) for i, s in enumerate(streams)])
         order = np.lexsort((which, rows, ranks, keys))
         builders = [s.build for s in streams]
         for i, row in zip(which[order].tolist(), rows[order].tolist(), strict=True):
-            yield builders[i](row)
+            event = builders[i](row)
+            if event is not None:
+                yield event
 
     def _day_streams(self, day: ReplayDay) -> list[_Stream]:
         out: list[_Stream] = []
         if day.open_interest is not None:
-            oi = pd.read_csv(day.open_interest, usecols=["occ_symbol", "open_interest"])
-            self.open_interest.update(
-                zip(oi.occ_symbol.tolist(), oi.open_interest.astype(int).tolist(), strict=True)
-            )
+            out.append(self._open_interest(day))
         if day.underlying_minute is not None:
             out.extend(self._underlying(day))
         if day.trades is not None:
@@ -111,16 +117,49 @@ class ReplayFeed:
         as_dt = [r.to_pydatetime() for r in released]
         return [as_dt[c] for c in codes], as_ns[codes]
 
+    def _open_interest(self, day: ReplayDay) -> _Stream:
+        """Figures released at their publication stamp (a point in time, not a bar)."""
+        assert day.open_interest is not None
+        df = pd.read_csv(
+            day.open_interest, usecols=["timestamp", "occ_symbol", "open_interest"]
+        ).dropna()
+        codes, uniques = pd.factorize(df.timestamp)
+        stamps = np.array([pd.Timestamp(u).value for u in uniques], dtype=np.int64)
+        syms = df.occ_symbol.tolist()
+        values = df.open_interest.astype(np.int64).tolist()
+        sink = self.open_interest
+
+        def publish(i: int) -> None:
+            sink[syms[i]] = values[i]
+
+        return _Stream(-1, stamps[codes], publish)
+
     def _underlying(self, day: ReplayDay) -> list[_Stream]:
         assert day.underlying_minute is not None
         df = pd.read_csv(day.underlying_minute)
         if self.regular_hours_only:
-            df = df[df.regular_hours.astype(str) == "True"]
+            if "regular_hours" in df:
+                df = df[df.regular_hours.astype(str) == "True"]
+            else:  # index minute files: no flag (and no early close among them)
+                hhmm = df.timestamp.str[11:16]
+                df = df[(hhmm >= "09:30") & (hhmm < "16:00")]
         df = df.reset_index(drop=True)
         times, keys = self._release_times(df.timestamp)
-        o, h, lo, c, v, b, a, bs, as_ = (df[col].to_numpy(dtype=float) for col in (
-            "open", "high", "low", "close", "volume", "bid_close", "ask_close", "bid_size",
-            "ask_size"))
+        # Index files carry no volume and no quotes: those columns read as missing.
+        o, h, lo, c, v, b, a, bs, as_ = (
+            df[col].to_numpy(dtype=float) if col in df else np.full(len(df), np.nan)
+            for col in (
+                "open",
+                "high",
+                "low",
+                "close",
+                "volume",
+                "bid_close",
+                "ask_close",
+                "bid_size",
+                "ask_size",
+            )
+        )
         sym = day.underlying
         has_bar = np.flatnonzero(np.isfinite(c))
         has_quote = np.flatnonzero(np.isfinite(b) & np.isfinite(a))
@@ -128,8 +167,9 @@ class ReplayFeed:
 
         def bar(k: int) -> Event:
             i = int(has_bar[k])
-            return Bar(sym, times[i], float(o[i]), float(h[i]), float(lo[i]), float(c[i]),
-                       float(vol[i]))
+            return Bar(
+                sym, times[i], float(o[i]), float(h[i]), float(lo[i]), float(c[i]), float(vol[i])
+            )
 
         def quote(k: int) -> Event:
             i = int(has_quote[k])
@@ -144,7 +184,7 @@ class ReplayFeed:
         syms = df.occ_symbol.tolist()
         prices = df.close.to_numpy(dtype=float).tolist()
         sizes = df.volume.to_numpy(dtype=np.int64).tolist()
-        und = day.underlying
+        und = _file_underlying(day.trades, day.underlying)
 
         def trade(i: int) -> Event:
             return Trade(syms[i], times[i], prices[i], sizes[i], und)
@@ -165,9 +205,17 @@ class ReplayFeed:
         asks = df.ask_close.fillna(0.0).to_numpy(dtype=float).tolist()
         bsz = df.bid_size.fillna(0).to_numpy(dtype=np.int64).tolist()
         asz = df.ask_size.fillna(0).to_numpy(dtype=np.int64).tolist()
-        und = day.underlying
+        und = _file_underlying(day.quotes, day.underlying)
 
         def quote(i: int) -> Event:
             return Quote(syms[i], times[i], bids[i], asks[i], bsz[i], asz[i], und)
 
         return _Stream(3, keys, quote)
+
+
+def _file_underlying(path: Path, default: str) -> str:
+    """The underlying an option file names (SPXW files trade on SPX), else `default`."""
+    head = pd.read_csv(path, nrows=1)
+    if "underlying" in head and len(head) and isinstance(head.underlying.iloc[0], str):
+        return str(head.underlying.iloc[0])
+    return default
