@@ -31,6 +31,7 @@ from bot.execution_config import ExecutionConfig
 from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
+from market.daily_history import DailyHistoryConfig
 from market.feeds.massive_config import MassiveFeedConfig
 from market.flow.config import FlowConfig
 from market.greeks.config import GreeksConfig
@@ -252,6 +253,7 @@ class Settings(BaseSettings):
     greeks: GreeksConfig = GreeksConfig()
     flow: FlowConfig = FlowConfig()
     indicators: IndicatorsConfig = IndicatorsConfig()
+    daily_history: DailyHistoryConfig = DailyHistoryConfig()
 
     @classmethod
     def settings_customise_sources(

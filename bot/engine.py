@@ -8,6 +8,7 @@ loop, with the same objects apart from the clock, the feed and the broker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -84,6 +85,9 @@ class Engine:
     _drop_counters: dict[str, Any] = field(default_factory=dict)
     _warned: set[tuple[str, str]] = field(default_factory=set)
     last_event_at: datetime | None = None
+    #: Called with each session at its close, after the day's books are written (the daily
+    #: IV and volume history records itself here); a failing listener is logged, not raised.
+    session_listeners: list[Callable[[Session], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.breaker = DailyLossBreaker(self.risk_config)
@@ -389,6 +393,11 @@ class Engine:
             plan.session.day.isoformat(), self.control.start_of_day_equity, equity,
             self.portfolio.realized_pnl, self.portfolio.fees, self.portfolio.fills_seen)
         self.orders.store.flush()
+        for listener in self.session_listeners:
+            try:
+                listener(plan.session)
+            except Exception:
+                log.exception("session-close listener %r failed", listener)
         self.bus.publish(Notice("session_closed", plan.session.close,
                                 f"Session {plan.session.day} closed: equity {equity:,.2f}",
                                 data={"day": plan.session.day.isoformat(), "equity": equity}))

@@ -18,12 +18,14 @@ from bot.ids import ClientIdGenerator
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
+from bot.store.daily_history import DailyHistoryRepository
 from bot.store.store import Store
 from bot.trading_control import TradingControl
 from brokers.base import Broker, MarketAware
 from brokers.paper import PaperBroker
-from market.calendar import ExchangeCalendar
+from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import Clock
+from market.daily_history import DailyBook, DailyRecorder
 from market.flow.tracker import FlowTracker
 from market.state import MarketState
 from risk.manager import RiskManager
@@ -98,8 +100,24 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     engine = Engine(clock, calendar, market, strategies, orders,
                     portfolio, control, settings.risk, settings.orders, bus, metrics,
                     execution=execution, venues=venues)
+    if settings.daily_history.enabled:
+        attach_daily_history(settings, clock, store, market, engine, calendar)
     return Bot(settings, clock, store, broker, engine, orders, portfolio, control, market, bus,
                metrics, risk)
+
+
+def attach_daily_history(settings: Settings, clock: Clock, store: Store, market: MarketState,
+                         engine: Engine, calendar: ExchangeCalendar) -> DailyRecorder:
+    """Load the stored daily IV and volume windows (sessions before today) into
+    `market.daily`, and record each session into the store at its close (decision 0340)."""
+    greeks = settings.greeks
+    history = DailyHistoryRepository(store)
+    market.daily = DailyBook(settings.daily_history, target_days=greeks.atm_iv_days)
+    market.daily.load_from(history, before=clock.now().astimezone(NEW_YORK).date())
+    recorder = DailyRecorder(market, market.daily, history, calendar,
+                             lambda und: (greeks.risk_free_rate, greeks.dividend_yield(und)))
+    engine.session_listeners.append(recorder.on_session_close)
+    return recorder
 
 
 def reset_replay_state(settings: Settings) -> None:

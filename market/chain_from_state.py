@@ -3,16 +3,19 @@
 With the replay feed there is no vendor snapshot: the chain is the latest quote of every option
 contract of the underlying, its session volume and last print, and its open interest. With a
 live feed this gives the same view between REST snapshots. Quotes are stamped when they became
-known, so with `max_quote_age` a contract that stopped quoting is flagged stale.
+known, so with `max_quote_age` a contract that stopped quoting is flagged stale. With the daily
+history loaded (`state.daily`), each contract carries its 30-day average volume.
 """
 
 from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 
+from market.calendar import NEW_YORK
 from market.chain import OptionChain
 from market.instruments import is_option_symbol
 from market.state import MarketState
@@ -40,6 +43,9 @@ def chain_from_state(state: MarketState, underlying: str, as_of: datetime,
     quotes = [state.quotes[s] for s in symbols]
     activity = [state.activity.get(s) for s in symbols]
     oi = state.open_interest
+    daily: dict[str, Any] = {} if state.daily is None else {
+        "volume_avg_30d": state.daily.contract_volume_avg(
+            underlying, symbols, as_of.astimezone(NEW_YORK).date())}
     return OptionChain.build(
         underlying, as_of, symbols,
         bid=np.fromiter((q.bid for q in quotes), np.float64, len(quotes)),
@@ -55,4 +61,5 @@ def chain_from_state(state: MarketState, underlying: str, as_of: datetime,
                          len(quotes)),
         open_interest=np.fromiter((oi.get(s, math.nan) for s in symbols), np.float64,
                                   len(quotes)),
+        **daily,
     )

@@ -5,18 +5,23 @@ before the clock's now ever lands here, because the feed releases events in time
 
 Optional analytics ride along: an indicator registry fed the underlyings' closed 1-minute bars
 (and building 5m/15m/1h/1d itself), and a flow tracker fed option prints with the contract's
-NBBO. Quotes, the hot path, pay for neither.
+NBBO. Quotes, the hot path, pay for neither. `daily` is the stored daily history (IV windows,
+30-day volumes, `market.daily_history`) loaded at start-up and extended at each close.
 """
 
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from market.calendar import ExchangeCalendar
 from market.data import Bar, Quote, Trade
 from market.flow.tracker import FlowTracker
 from market.indicators.registry import IndicatorRegistry
+
+if TYPE_CHECKING:
+    from market.daily_history import DailyBook
 
 
 @dataclass(slots=True)
@@ -26,6 +31,7 @@ class SymbolActivity:
     volume: int = 0
     last_price: float = float("nan")
     trades: int = 0
+    underlying: str = ""  # from the first print (an option may trade without being quoted)
 
 
 @dataclass
@@ -39,6 +45,7 @@ class MarketState:
     indicators: IndicatorRegistry | None = None
     flow: FlowTracker | None = None
     calendar: ExchangeCalendar | None = None
+    daily: DailyBook | None = None
 
     def on_quote(self, quote: Quote) -> None:
         self.quotes[quote.symbol] = quote
@@ -48,7 +55,7 @@ class MarketState:
     def on_trade(self, trade: Trade) -> None:
         act = self.activity.get(trade.symbol)
         if act is None:
-            act = self.activity[trade.symbol] = SymbolActivity()
+            act = self.activity[trade.symbol] = SymbolActivity(underlying=trade.underlying)
         act.volume += trade.size
         act.last_price = trade.price
         act.trades += 1

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from market.chain import OptionChain
 from market.chain_from_state import chain_from_state
 from market.contract import OptionContract
+from market.daily_history import with_iv_rank
 from market.greeks.chain import with_greeks
 from market.state import MarketState
 
@@ -103,6 +104,8 @@ def select_contract(market: MarketState, underlying: str, bullish: bool,
     if len(chain) == 0 or math.isnan(chain.underlying_price):
         return None
     chain, _ = with_greeks(chain, cfg.rate, cfg.dividend_yield, market.calendar)
+    if market.daily is not None:  # the underlying's IV rank from the stored history
+        chain = with_iv_rank(chain, market.daily, market.calendar)
     return pick(chain, bullish, cfg, now, prefer)
 
 

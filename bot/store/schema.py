@@ -7,8 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -167,4 +169,26 @@ audit_log = Table(
     Column("command", Text, nullable=False),
     Column("allowed", Boolean, nullable=False),
     Column("result", Text, nullable=False, default=""),
+)
+
+# Daily market history (decision 0340): one value per underlying, series and session (the
+# closing 30-day ATM IV, option volume in all, calls, puts), and each option contract's
+# session volume. Market data, not books: no account column.
+underlying_daily = Table(
+    "underlying_daily", metadata,
+    Column("underlying", String(16), primary_key=True),
+    Column("series", String(24), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("value", Float, nullable=False),
+    Column("source", String(8), nullable=False, default="live"),  # live | history
+)
+
+contract_daily_volume = Table(
+    "contract_daily_volume", metadata,
+    Column("symbol", String(32), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("underlying", String(16), nullable=False),
+    Column("volume", Integer, nullable=False),
+    Column("source", String(8), nullable=False, default="live"),
+    Index("ix_contract_daily_volume_underlying_day", "underlying", "day"),
 )
