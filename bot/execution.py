@@ -8,6 +8,11 @@ order with its own client order id (linked by `replaces`) that passes the risk m
 other. The next step is only sent once the broker confirms the cancel, so two steps are never
 working at once, whatever the broker. Stops and flattens go straight to the natural price or to
 market, by config.
+
+Multi-leg orders step the same way on their net price (`execute_combo`): the combo's mid and
+natural price come from its legs' quotes (buy legs at the ask, sell legs at the bid), a step
+cancels the working combo and sends the rest of it as a new combo, through the combo risk
+gate, at the next net price — never past the signal's net limit, never one leg at a time.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal
 
+from bot.combo_orders import ComboOrder, reprice
 from bot.events import EventBus, Notice
 from bot.execution_config import ExecutionConfig, ExecutionPolicy
 from bot.order_manager import OrderManager
+from brokers.multileg import MultiLegOrder, net_quote
 from brokers.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from market.clock import Clock
 from market.data import quote_problem
@@ -30,8 +37,8 @@ from market.state import MarketState
 log = logging.getLogger(__name__)
 
 Kind = Literal["entry", "take_profit", "stop", "flatten"]
-__all__ = ["Chain", "ExecutionConfig", "ExecutionManager", "ExecutionPolicy", "Kind",
-           "step_price"]
+__all__ = ["Chain", "ComboChain", "ExecutionConfig", "ExecutionManager", "ExecutionPolicy",
+           "Kind", "step_price"]
 
 
 def step_price(side: Side, bid: float, ask: float, policy: ExecutionPolicy, step: int,
@@ -75,8 +82,49 @@ class Chain:
     def symbol(self) -> str:
         return self.template.symbol
 
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        """The contracts whose quotes price this chain."""
+        return (self.template.symbol,)
+
+    @property
+    def what(self) -> str:
+        return f"{self.template.side} {self.template.symbol}"
+
+
+@dataclass
+class ComboChain:
+    """One multi-leg order worked in steps of its net price (always bought: debit > 0)."""
+
+    chain_id: str
+    kind: Kind
+    template: MultiLegOrder
+    policy: ExecutionPolicy
+    cap: float | None
+    deadline: datetime
+    next_step_at: datetime
+    child: str
+    step: int = 0
+    filled_before: int = 0  # combos filled by earlier children
+    cancelling: bool = False
+    giving_up: bool = False
+    done: bool = False
+
+    @property
+    def symbol(self) -> str:
+        return self.template.symbol
+
+    @property
+    def symbols(self) -> tuple[str, ...]:
+        return tuple(leg.symbol for leg in self.template.legs)
+
+    @property
+    def what(self) -> str:
+        return self.template.label
+
 
 ChainListener = Callable[[Chain], None]
+ComboChainListener = Callable[[ComboChain], None]
 
 
 class ExecutionManager:
@@ -84,9 +132,11 @@ class ExecutionManager:
                  config: ExecutionConfig, bus: EventBus) -> None:
         self.orders, self.market, self.clock, self.config, self.bus = (
             orders, market, clock, config, bus)
-        self.chains: dict[str, Chain] = {}  # by current child id
+        self.chains: dict[str, Chain | ComboChain] = {}  # by current child id
         self.done_listeners: list[ChainListener] = []
+        self.combo_done_listeners: list[ComboChainListener] = []
         orders.status_listeners.append(self._on_order)
+        orders.combos.listeners.append(self._on_combo)
 
     def policy(self, kind: Kind) -> ExecutionPolicy:
         return getattr(self.config, kind)  # type: ignore[no-any-return]
@@ -110,12 +160,35 @@ class ExecutionManager:
             self.chains[chain.child] = chain
         return order
 
+    def execute_combo(self, spec: MultiLegOrder, kind: Kind,
+                      cap: float | None = None) -> ComboOrder:
+        """Send a multi-leg order the way its kind's policy says, stepping its net price from
+        the net mid toward the net natural price; `cap` is the worst net price allowed (the
+        signal's limit). Returns the first combo sent."""
+        policy = self.policy(kind)
+        market = net_quote(spec.legs, self.market.quote)
+        if policy.style == "market" or market is None:
+            return self.orders.submit_combo(replace(spec, order_type=OrderType.MARKET,
+                                                    limit_price=None))
+        steps = 0 if policy.style == "smart" else policy.steps
+        price = step_price(Side.BUY, market.bid, market.ask, policy, steps, cap)
+        combo = self.orders.submit_combo(replace(spec, order_type=OrderType.LIMIT,
+                                                 limit_price=price))
+        if policy.style == "smart" and combo.status.is_open:
+            now = self.clock.now()
+            chain = ComboChain(combo.client_order_id, kind, combo.spec, policy, cap,
+                               now + timedelta(seconds=policy.give_up_seconds),
+                               now + timedelta(seconds=policy.step_seconds),
+                               combo.client_order_id)
+            self.chains[chain.child] = chain
+        return combo
+
     def working(self, symbol: str) -> bool:
-        return any(c.symbol == symbol for c in self.chains.values())
+        return any(symbol in c.symbols for c in self.chains.values())
 
     def on_quote(self, symbol: str, now: datetime) -> None:
         """A fresh quote for `symbol`: step its chains whose time has come, priced on it."""
-        for chain in [c for c in self.chains.values() if c.symbol == symbol]:
+        for chain in [c for c in self.chains.values() if symbol in c.symbols]:
             if not chain.cancelling and now >= chain.next_step_at:
                 self._step(chain, now)
 
@@ -133,10 +206,10 @@ class ExecutionManager:
         """Flatten, kill or shutdown: no further steps (for one symbol or all); the cancel
         of the working step then ends its chain."""
         for chain in self.chains.values():
-            if symbol is None or chain.symbol == symbol:
+            if symbol is None or symbol in chain.symbols:
                 chain.giving_up = True
 
-    def _step(self, chain: Chain, now: datetime) -> None:
+    def _step(self, chain: Chain | ComboChain, now: datetime) -> None:
         if now >= chain.deadline or chain.step >= chain.policy.steps:
             chain.giving_up = True
         chain.cancelling = True
@@ -144,7 +217,7 @@ class ExecutionManager:
 
     def _on_order(self, order: Order) -> None:
         chain = self.chains.get(order.client_order_id)
-        if chain is None or not order.status.is_terminal:
+        if not isinstance(chain, Chain) or not order.status.is_terminal:
             return
         del self.chains[order.client_order_id]
         chain.filled_before += order.filled_quantity
@@ -181,12 +254,50 @@ class ExecutionManager:
         chain.next_step_at = now + timedelta(seconds=chain.policy.step_seconds)
         self.chains[chain.child] = chain
 
-    def _finish(self, chain: Chain, outcome: str) -> None:
+    def _on_combo(self, combo: ComboOrder) -> None:
+        chain = self.chains.get(combo.client_order_id)
+        if not isinstance(chain, ComboChain) or not combo.status.is_terminal:
+            return
+        del self.chains[combo.client_order_id]
+        chain.filled_before += combo.filled_quantity
+        remaining = chain.template.quantity - chain.filled_before
+        if remaining <= 0 or combo.status is OrderStatus.FILLED:
+            self._finish(chain, "filled")
+            return
+        now = self.clock.now()
+        if chain.giving_up or now >= chain.deadline or combo.status is not OrderStatus.CANCELLED:
+            self._finish(chain, f"gave up with {remaining} of {chain.template.quantity} "
+                                f"unfilled ({combo.status.value})")
+            return
+        market = net_quote(chain.template.legs, self.market.quote)
+        if market is None:
+            self._finish(chain, "gave up: no usable quote on every leg to step on")
+            return
+        chain.step += 1
+        price = step_price(Side.BUY, market.bid, market.ask, chain.policy, chain.step,
+                           chain.cap)
+        child = reprice(combo.spec, self.orders.ids.next(), remaining, price)
+        sent = self.orders.submit_combo(child)
+        if not sent.status.is_open:
+            if sent.status is OrderStatus.FILLED:
+                self._finish(chain, "filled")
+            else:
+                self._finish(chain, f"step {chain.step} not sent: {sent.parent.status_reason}")
+            return
+        chain.child, chain.cancelling = sent.client_order_id, False
+        chain.next_step_at = now + timedelta(seconds=chain.policy.step_seconds)
+        self.chains[chain.child] = chain
+
+    def _finish(self, chain: Chain | ComboChain, outcome: str) -> None:
         chain.done = True
         if outcome != "filled":
-            log.info("%s %s %s: %s", chain.kind, chain.template.side, chain.symbol, outcome)
+            log.info("%s %s: %s", chain.kind, chain.what, outcome)
             self.bus.publish(Notice("execution_gave_up", self.clock.now(),
-                                    f"{chain.kind} {chain.template.side} {chain.symbol}: "
-                                    f"{outcome}", data={"chain": chain.chain_id}))
+                                    f"{chain.kind} {chain.what}: {outcome}",
+                                    data={"chain": chain.chain_id}))
+        if isinstance(chain, ComboChain):
+            for combo_listener in self.combo_done_listeners:
+                combo_listener(chain)
+            return
         for listener in self.done_listeners:
             listener(chain)

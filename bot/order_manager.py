@@ -15,12 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.combo_orders import ComboOrder, ComboOrders
 from bot.events import EventBus, Notice
 from bot.ids import ClientIdGenerator
 from bot.metrics import Metrics
 from bot.portfolio import Portfolio
 from bot.store.store import Store, StoreError
 from brokers.base import Broker, BrokerError, OrderRejected, SubmitOutcomeUnknown
+from brokers.multileg import MultiLegOrder
 from brokers.orders import (
     Fill,
     Intent,
@@ -59,9 +61,11 @@ class OrderManager:
     store_healthy: bool = True
     unrecorded_fills: list[Fill] = field(default_factory=list)
     _open: dict[str, Order] = field(default_factory=dict)  # index: working orders only
+    combos: ComboOrders = field(init=False)  # multi-leg orders (bot/combo_orders.py)
 
     def __post_init__(self) -> None:
         self.broker.set_listener(self.on_update)
+        self.combos = ComboOrders(self)
 
     # -- outbound -------------------------------------------------------------------------
     def new_request(self, symbol: str, side: Side, quantity: int, *, intent: Intent,
@@ -99,6 +103,11 @@ class OrderManager:
         self._send(order)
         return order
 
+    def submit_combo(self, spec: MultiLegOrder) -> ComboOrder:
+        """The same path for a multi-leg order: risk-check the whole combo, record it and
+        its legs, then send it as one venue order (refused where the venue cannot)."""
+        return self.combos.submit(spec)
+
     def _send(self, order: Order) -> None:
         try:
             self.broker.submit(order)
@@ -110,6 +119,8 @@ class OrderManager:
                                self.clock.now())
 
     def cancel(self, client_order_id: str) -> None:
+        if self.combos.cancel(client_order_id):
+            return  # a combo, or one of its legs: the venue holds one order
         order = self.orders.get(client_order_id)
         if order is None or order.status.is_terminal:
             return
@@ -139,6 +150,9 @@ class OrderManager:
     # -- inbound --------------------------------------------------------------------------
     def on_update(self, update: OrderUpdate) -> None:
         """Apply a broker update. Safe to call twice with the same update."""
+        if self.combos.combos and self.combos.combo_id(update.client_order_id) is not None:
+            self.combos.on_update(update)
+            return
         order = self.orders.get(update.client_order_id)
         if update.fill is not None:
             self._apply_fill(update, order)

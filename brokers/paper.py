@@ -26,6 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from brokers.base import UpdateListener
+from brokers.multileg import MultiLegOrder
 from brokers.orders import (
     Account,
     BrokerOrder,
@@ -37,6 +38,7 @@ from brokers.orders import (
     OrderUpdate,
     Side,
 )
+from brokers.paper_combo import PaperCombos
 from market.clock import Clock
 from market.data import Quote, Trade, quote_problem
 from market.instruments import CONTRACT_MULTIPLIER, OptionSymbol, is_option_symbol
@@ -112,6 +114,7 @@ class PaperBroker:
         self._fill_seq = itertools.count(self._count("fills") + 1)
         self._order_seq = itertools.count(self._count("orders") + 1)
         self._load_working()
+        self.combos = PaperCombos(self)  # multi-leg orders: all legs together or none
 
     # -- protocol -------------------------------------------------------------------------
     def set_listener(self, listener: UpdateListener) -> None:
@@ -126,7 +129,7 @@ class PaperBroker:
     def submit(self, order: Order) -> None:
         req = order.request
         now = self._clock.now()
-        if self._exists(req.client_order_id):
+        if self._exists(req.client_order_id) or self.combos.exists(req.client_order_id):
             # A venue refuses a duplicate client order id; it never creates a second order.
             self._emit(OrderUpdate(req.client_order_id, OrderStatus.REJECTED, now,
                                    reason="duplicate client order id"))
@@ -148,21 +151,29 @@ class PaperBroker:
         if self.config.latency <= timedelta(0):
             self._work_on_arrival(working)
 
+    def submit_multileg(self, order: MultiLegOrder) -> None:
+        """A combo, filled all legs together at the net natural price (`paper_combo`)."""
+        self.combos.submit(order)
+
     def cancel(self, client_order_id: str) -> None:
+        if self.combos.cancel(client_order_id):
+            return
         working = self._working.get(client_order_id)
         if working is None:
             return
         self._finish(working, OrderStatus.CANCELLED, "cancelled by request")
 
     async def fetch_open_orders(self) -> list[BrokerOrder]:
-        return [w.order for w in self._working.values()]
+        return [w.order for w in self._working.values()] + self.combos.open_orders()
 
     async def fetch_order(self, client_order_id: str) -> BrokerOrder | None:
         row = self._db.execute(
             "SELECT client_order_id, broker_order_id, symbol, side, quantity, filled_quantity,"
             " status, limit_price, average_fill_price FROM orders WHERE client_order_id=?",
             (client_order_id,)).fetchone()
-        return None if row is None else _order_from_row(row)
+        if row is None:
+            return self.combos.fetch(client_order_id)
+        return _order_from_row(row)
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
         rows = self._db.execute(
@@ -188,6 +199,8 @@ class PaperBroker:
         if quote_problem(quote) is not None:
             return
         self._quotes[quote.symbol] = quote
+        if self.combos.working:
+            self.combos.on_quote(quote)
         ids = self._by_symbol.get(quote.symbol)
         if not ids:
             return
@@ -222,6 +235,7 @@ class PaperBroker:
         now = self._clock.now()
         for working in list(self._working.values()):
             self._finish(working, OrderStatus.EXPIRED, "day order expired at the close")
+        self.combos.expire()
         today = now.date()
         for pos in self._positions_sync():
             if not is_option_symbol(pos.symbol):

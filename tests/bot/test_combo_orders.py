@@ -1,0 +1,153 @@
+"""Multi-leg orders through the one path: risk gate, store before send, one venue order, fills
+and positions per leg — against the paper venue's combo book and its fill rule."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.combo_orders import VENUE_RULE
+from bot.events import Notice
+from bot.reconcile import reconcile, restore
+from brokers.multileg import Leg
+from brokers.orders import OrderStatus, OrderUpdate, Side
+from market.clock import SimClock
+from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes, vertical
+
+
+def test_debit_spread_rests_until_the_net_natural_price_reaches_its_limit() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))  # net natural 3.20 - 1.00 = 2.20
+    combo = bot.orders.submit_combo(vertical(bot, 2.10))
+    assert combo.status is OrderStatus.ACCEPTED and combo.filled_quantity == 0
+    assert bot.store.load_fills() == []
+    quotes(bot, (3.00, 3.20), (1.10, 1.20))  # net natural 3.20 - 1.10 = 2.10: at the limit
+    assert combo.status is OrderStatus.FILLED
+    fills = {f.symbol: (f.side, f.quantity, f.price) for f in bot.store.load_fills()}
+    assert fills == {LOW: (Side.BUY, 1, 3.20), HIGH: (Side.SELL, 1, 1.10)}
+    assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (1, -1)
+    stored = {o.client_order_id: o for o in bot.store.load_orders()}
+    parent = stored[combo.client_order_id]
+    assert parent.status is OrderStatus.FILLED and parent.filled_quantity == 1
+    assert parent.average_fill_price == pytest.approx(2.10)  # 3.20 - 1.10
+    assert {stored[o.client_order_id].status for o in combo.legs} == {OrderStatus.FILLED}
+
+
+def test_one_legs_move_never_fills_a_leg_alone() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    combo = bot.orders.submit_combo(vertical(bot, 2.10))
+    quotes(bot, (2.90, 3.15), (1.00, 1.10))  # the long leg cheaper, net natural 2.15: no fill
+    assert combo.filled_quantity == 0 and combo.status is OrderStatus.ACCEPTED
+    assert bot.store.load_fills() == []
+    assert bot.portfolio.quantity(LOW) == bot.portfolio.quantity(HIGH) == 0
+
+
+def test_credit_spread_is_a_negative_net_price_and_fills_at_or_better() -> None:
+    bot = combo_bot(risk={"account": {"duplicate_window_seconds": None}})
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    credit = (Leg(LOW, Side.SELL), Leg(HIGH, Side.BUY))  # natural: -3.00 + 1.10 = -1.90
+    wants_two = bot.orders.submit_combo(vertical(bot, -2.00, legs=credit))
+    assert wants_two.status is OrderStatus.ACCEPTED and wants_two.filled_quantity == 0
+    takes_natural = bot.orders.submit_combo(vertical(bot, -1.90, legs=credit))
+    assert takes_natural.status is OrderStatus.FILLED
+    assert takes_natural.parent.average_fill_price == pytest.approx(-1.90)
+    assert bot.portfolio.quantity(LOW) == -1 and bot.portfolio.quantity(HIGH) == 1
+
+
+def test_displayed_size_of_every_leg_caps_the_combos_filled() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10), size=3)
+    ratio = (Leg(LOW, Side.BUY, ratio=2), Leg(HIGH, Side.SELL))  # 3 // 2 = 1 combo shown
+    combo = bot.orders.submit_combo(vertical(bot, None, quantity=2, legs=ratio))
+    assert combo.filled_quantity == 1 and combo.status is OrderStatus.PARTIALLY_FILLED
+    assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (2, -1)
+    quotes(bot, (3.00, 3.20), (1.00, 1.10), size=10)
+    assert combo.filled_quantity == 2 and combo.status is OrderStatus.FILLED
+    assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (4, -2)
+
+
+def test_a_leg_fill_heard_twice_is_booked_once() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    heard: list[OrderUpdate] = []
+    listener = bot.broker._listener  # type: ignore[attr-defined]
+    bot.broker.set_listener(lambda u: (heard.append(u), listener(u)))
+    combo = bot.orders.submit_combo(vertical(bot, 2.20))
+    fill_updates = [u for u in heard if u.fill is not None]
+    assert len(fill_updates) == 2
+    for update in fill_updates:  # a stream replay after a reconnect
+        bot.orders.on_update(update)
+    assert len(bot.store.load_fills()) == 2
+    assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (1, -1)
+    assert combo.filled_quantity == 1
+
+
+def test_cancel_by_a_legs_id_cancels_the_combo_at_the_venue() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    combo = bot.orders.submit_combo(vertical(bot, 2.00))
+    bot.orders.cancel(combo.legs[1].client_order_id)
+    assert combo.status is OrderStatus.CANCELLED
+    assert {leg.status for leg in combo.legs} == {OrderStatus.CANCELLED}
+    assert bot.orders.open_orders() == []
+
+
+def test_a_venue_without_combos_refuses_and_the_refusal_is_stored() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+
+    class SingleLegOnly:
+        name = "single"
+
+        def __init__(self) -> None:
+            self.sent: list[object] = []
+
+        def submit(self, order: object) -> None:
+            self.sent.append(order)
+
+        def set_listener(self, listener: object) -> None: ...
+
+    venue = SingleLegOnly()
+    bot.orders.broker = venue  # type: ignore[assignment]
+    notices: list[Notice] = []
+    bot.bus.subscribe(notices.append)
+    combo = bot.orders.submit_combo(vertical(bot, 2.20))
+    assert combo.status is OrderStatus.DENIED and venue.sent == []
+    assert combo.parent.status_reason.startswith(f"{VENUE_RULE}:")
+    decisions = bot.store.load_risk_decisions()
+    assert decisions[0]["rule"] == VENUE_RULE and decisions[0]["decision"] == "reject"
+    stored = {o.client_order_id: o for o in bot.store.load_orders()}
+    assert stored[combo.client_order_id].status is OrderStatus.DENIED
+    assert any(n.kind == "order_denied" and "never legged" in n.text for n in notices)
+
+
+def test_restart_rebuilds_working_combos_and_reconciles_them_by_client_id(
+        tmp_path: Path) -> None:
+    clock = SimClock(T0)
+    bot = combo_bot(tmp_path, clock, risk={"account": {"duplicate_window_seconds": None}})
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    working = bot.orders.submit_combo(vertical(bot, 2.10))
+    filled = bot.orders.submit_combo(vertical(bot, 2.20))
+    assert filled.status is OrderStatus.FILLED
+    bot.close()
+
+    again = combo_bot(tmp_path, clock)
+    restore(again.store, again.orders, again.portfolio)
+    report = asyncio.run(reconcile(again.store, again.broker, again.orders, again.portfolio))
+    assert report.clean, report.lines()  # nothing unknown, nothing adopted, nothing resent
+    combo = again.orders.combos.combos[working.client_order_id]
+    assert combo.status is OrderStatus.ACCEPTED and combo.spec.legs == working.spec.legs
+    assert {o.client_order_id for o in again.orders.open_orders()} == {
+        o.client_order_id for o in working.legs}
+    quotes(again, (3.00, 3.20), (1.10, 1.20))  # the restarted bot hears the fill per leg
+    assert combo.status is OrderStatus.FILLED
+    assert (again.portfolio.quantity(LOW), again.portfolio.quantity(HIGH)) == (2, -2)
+    db = sqlite3.connect(tmp_path / "ledger.db")
+    venue_fills = {r[0] for r in db.execute("SELECT fill_id FROM fills")}
+    db.close()
+    assert again.store.fill_ids() == venue_fills
+    again.close()
