@@ -3,22 +3,26 @@
 On each closed 1-minute bar of an underlying: a move of at least `min_move` over `window`, the
 stock's volume over the window at least `min_stock_volume_ratio` x its session average, the
 option volume on the move's side (calls up, puts down) at least `min_option_volume_ratio` x its
-session average per window, a MACD crossover in the move's direction within the window, and a
+average per window (below), a MACD crossover in the move's direction within the window, and a
 close through the high (low) of the `level_lookback` bars before the window. Then a contract is
 picked from the chain (strategies.selection). Calls on bullish breaks, puts on bearish.
 
-The specification compares option volume with its 30-day average; a replay has no 30 days, so
-the baseline is the session so far (decision 0262).
+The specification compares option volume with its 30-day average. When the daily history
+(`MarketState.daily`, decision 0340) holds enough sessions, the baseline is that side's mean
+daily volume spread evenly over a regular session's 390 minutes, times the window; otherwise
+(a replay without history, a new deployment) it is the session so far (decision 0262), and the
+reason says which baseline was used.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import Field
 
+from market.calendar import NEW_YORK
 from market.clock import Clock
 from market.data import Bar
 from market.state import MarketState
@@ -35,6 +39,8 @@ from strategies.scoring import (
 )
 from strategies.selection import SelectionConfig, describe, select_contract
 
+REGULAR_SESSION_MINUTES = 390  # a daily average is spread over a full session's minutes
+
 
 class MomentumBreakoutConfig(StrategyConfig):
     underlyings: tuple[str, ...] | None = Field(None, description="Only these (default None: "
@@ -46,8 +52,9 @@ class MomentumBreakoutConfig(StrategyConfig):
     min_stock_volume_ratio: float = Field(2.0, ge=0, description="Window volume / session "
                                           "average per window (default 2x).")
     min_option_volume_ratio: float = Field(3.0, ge=0, description="The move side's option "
-                                           "volume in the window / its session average per "
-                                           "window (default 3x).")
+                                           "volume in the window / its 30-day average per "
+                                           "window, or the session's while fewer sessions are "
+                                           "stored (default 3x).")
     min_session_bars: int = Field(30, ge=1, description="Bars seen before the averages count "
                                   "(default 30).")
     macd_timeframe: str = Field("1m", description="MACD crossover timeframe (default 1m).")
@@ -115,7 +122,8 @@ class MomentumBreakout(Strategy):
         stock_ratio = window_volume / avg_window if avg_window > 0 else math.nan
         if not stock_ratio >= cfg.min_stock_volume_ratio:
             return []
-        option_ratio = self._option_ratio(sym, direction, seen)
+        option_ratio, baseline = self._option_ratio(sym, direction, seen,
+                                                    bar.ts.astimezone(NEW_YORK).date())
         if not option_ratio >= cfg.min_option_volume_ratio:
             return []
         crossed = self._macd_crossed(sym, direction)
@@ -150,7 +158,7 @@ class MomentumBreakout(Strategy):
         level_name = "resistance" if direction > 0 else "support"
         reason = (f"{sym} {move:+.2%} in {cfg.window}m ({word}, >= {cfg.min_move:.1%}); stock "
                   f"volume {stock_ratio:.1f}x avg (>= {cfg.min_stock_volume_ratio:g}x); "
-                  f"{'call' if direction > 0 else 'put'} volume {option_ratio:.1f}x avg "
+                  f"{'call' if direction > 0 else 'put'} volume {option_ratio:.1f}x {baseline} "
                   f"(>= {cfg.min_option_volume_ratio:g}x); MACD {cfg.macd_timeframe} crossed "
                   f"{word}; close {bar.close:.2f} through {level_name} {level:.2f}; "
                   f"{confirm_text}; trends {tf_text}; buy {describe(contract)}; "
@@ -159,12 +167,28 @@ class MomentumBreakout(Strategy):
                        confidence, reason, sym, target=round(entry * (1 + cfg.target_pct), 2),
                        stop=round(entry * (1 - cfg.stop_pct), 2), time_stop=cfg.time_stop)]
 
-    def _option_ratio(self, sym: str, direction: int, seen: int) -> float:
+    def _option_ratio(self, sym: str, direction: int, seen: int,
+                      today: date) -> tuple[float, str]:
+        """The move side's option volume in the window over its baseline, and the baseline's
+        name for the reason: the stored 30-day average when there is one, else the session."""
         cum = self._option_cum[sym]
         side = 0 if direction > 0 else 1
         now, then = cum[-1][side], cum[0][side]
-        average = now / seen * self.config.window
-        return (now - then) / average if average > 0 else math.nan
+        window = self.config.window
+        daily = self.market.daily
+        if daily is None:
+            fallback = "session avg (no daily history)"
+        else:
+            average, sessions = daily.volume_avg(sym, today, "calls" if side == 0 else "puts")
+            if math.isfinite(average):
+                expected = average / REGULAR_SESSION_MINUTES * window
+                ratio = (now - then) / expected if expected > 0 else math.nan
+                plural = "s" if sessions != 1 else ""
+                return ratio, f"30-day avg ({sessions} session{plural} stored)"
+            fallback = (f"session avg (no 30-day avg: {sessions} of "
+                        f"{daily.config.min_volume_sessions} sessions stored)")
+        average = now / seen * window
+        return ((now - then) / average if average > 0 else math.nan), fallback
 
     def _macd_hist(self, sym: str) -> float:
         ind = self.market.indicators

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import math
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from market.calendar import ExchangeCalendar
 from market.clock import SimClock
+from market.daily_history import DailyBook, DailyHistoryConfig, SessionRecord
 from market.data import Bar, Quote, Trade
 from market.flow.tracker import FlowTracker
 from market.indicators.config import IndicatorsConfig
@@ -21,12 +23,12 @@ BASE = 750.0
 
 
 def _scenario(move: float = 0.031, window_volume: float = 3000, spike: float | None = None,
-              **cfg: Any) -> list[Signal]:
+              market: MarketState | None = None, **cfg: Any) -> list[Signal]:
     """40 flat minutes at 750, then 5 minutes trending to 750 x (1 + move); returns the
     signals of the last bar. Option prints: 10 a minute per side, then 100 on the move's side.
     `spike` puts one earlier bar's high (or low) there, a level the move must break."""
-    market = MarketState(calendar=CAL, indicators=IndicatorsConfig().build(CAL),
-                         flow=FlowTracker())
+    market = market or MarketState(calendar=CAL, indicators=IndicatorsConfig().build(CAL),
+                                   flow=FlowTracker())
     config = MomentumBreakoutConfig(**{"window": 5, "min_session_bars": 10,
                                        "level_lookback": 10, "confirm_timeframe": None, **cfg})
     strategy = MomentumBreakout(config, market, SimClock(OPEN))
@@ -90,3 +92,34 @@ def test_higher_timeframe_rule_blocks_when_it_must_be_warm() -> None:
 
 def test_no_macd_crossover_on_a_cold_timeframe_does_not_fire() -> None:
     assert _scenario(macd_timeframe="15m") == []  # a 15m MACD is not warm after 45 minutes
+
+
+def _with_history(call_daily: float, sessions: int = 1, needed: int = 1) -> MarketState:
+    """A market whose daily history holds `sessions` days of `call_daily` call volume (and
+    as many puts) before 2015-12-24."""
+    book = DailyBook(DailyHistoryConfig(min_volume_sessions=needed))
+    for i in range(sessions):
+        day = date(2015, 12, 23) - timedelta(days=sessions - i)
+        book.record(SessionRecord("GOOG", day, math.nan, int(call_daily), int(call_daily), {}))
+    return MarketState(calendar=CAL, indicators=IndicatorsConfig().build(CAL),
+                       flow=FlowTracker(), daily=book)
+
+
+def test_stored_thirty_day_average_is_the_option_baseline() -> None:
+    # 3,900 calls a day = 10 a minute = 50 per 5-minute window; the window printed 500: 10x
+    [signal] = _scenario(market=_with_history(3900.0))
+    assert "call volume 10.0x 30-day avg (1 session stored)" in signal.reason
+
+
+def test_a_busy_history_refuses_what_the_session_baseline_would_take() -> None:
+    # 39,000 calls a day = 500 per 5-minute window: the window's 500 is 1x, below 3x
+    assert _scenario(market=_with_history(39000.0)) == []
+    assert _scenario(market=_with_history(39000.0, sessions=1, needed=2)) != []  # too short
+
+
+def test_without_enough_history_the_reason_names_the_session_baseline() -> None:
+    [signal] = _scenario(market=_with_history(39000.0, sessions=1, needed=30))
+    assert "call volume 5.0x session avg (no 30-day avg: 1 of 30 sessions stored)" in (
+        signal.reason)
+    [plain] = _scenario()
+    assert "call volume 5.0x session avg (no daily history)" in plain.reason
