@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 CONFIG ?= config/paper.toml
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install run test lint typecheck pytest bench postgres postgres-stop web chromium clean help
+.PHONY: install run test lint typecheck pytest bench postgres postgres-stop web chromium java clean help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -32,7 +32,7 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
-pytest: install postgres chromium
+pytest: install postgres chromium java
 	source scripts/postgres.sh env && $(BIN)/pytest $(PYTEST_ARGS)
 
 test: install lint typecheck pytest  ## ruff, mypy and the whole test suite (starts PostgreSQL)
@@ -52,6 +52,10 @@ $(WEB_VENDOR): bot/web/package.json bot/web/package-lock.json
 chromium:  ## headless browser for the dashboard's end-to-end tests (Debian package)
 	@test -x /usr/bin/chromium || { SUDO=$$(sudo -n true 2>/dev/null && echo sudo); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+java:  ## a Java runtime for the Spark test of the history store (Debian package)
+	@command -v java >/dev/null || { SUDO=$$(sudo -n true 2>/dev/null && echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq default-jre-headless; }
 
 postgres:  ## install (if needed) and start a local PostgreSQL for the tests
 	@bash scripts/postgres.sh start

@@ -9,6 +9,7 @@ client call in a thread with a timeout (`alpaca_http`). Outcomes come back as `O
 The trade-updates stream runs as a task in our loop. When it reconnects after a drop, the
 adapter replays the fills it may have missed (account activities) and refreshes the status of
 the orders it knows; the order manager records fills idempotently by fill id.
+`connected` is true while the stream listens and REST calls get answers (decision 0250).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -37,6 +39,8 @@ from brokers.base import (
     RateLimited,
     UpdateListener,
 )
+from brokers.connection import ConnectionListener, ConnectionState
+from brokers.fill_match import FillIdentity
 from brokers.multileg import MultiLegOrder
 from brokers.orders import (
     Account,
@@ -55,15 +59,24 @@ log = logging.getLogger(__name__)
 
 
 class _TradeUpdates(TradingStream):
-    """alpaca-py's stream, telling us each time it has (re)connected and listens."""
+    """alpaca-py's stream, telling us each time it has (re)connected and listens, and each
+    time its socket is torn down (a drop, a failed reconnect attempt, or our own stop)."""
 
-    def __init__(self, *args: Any, on_connected: Callable[[], None], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, on_connected: Callable[[], None],
+                 on_closed: Callable[[], None], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._on_connected = on_connected
+        self._on_closed = on_closed
 
     async def _start_ws(self) -> None:
         await super()._start_ws()
         self._on_connected()
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self._on_closed()
 
 
 def credentials(config: AlpacaConfig) -> tuple[str, str]:
@@ -88,9 +101,10 @@ class AlpacaBroker:
                                             url_override=config.trading_url),
                               config.timeout_seconds)
         self.stream = _TradeUpdates(key, secret, paper=not live, url_override=config.stream_url,
-                                    on_connected=self._stream_connected)
+                                    on_connected=self._stream_connected,
+                                    on_closed=self._stream_closed)
         self.stream._reconnect_min_backoff = config.stream_reconnect_seconds
-        self._call = Caller(config)
+        self._call = Caller(config, observer=self._rest_outcome)
         self._listener: UpdateListener = lambda _u: None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._submits: dict[str, asyncio.Task[Any]] = {}
@@ -98,10 +112,24 @@ class AlpacaBroker:
         self._client_ids: dict[str, str] = {}  # Alpaca order id → client order id
         self._status: dict[str, OrderStatus] = {}  # last status we reported, per order
         self._replacements: dict[str, int] = {}
+        self._fills = FillIdentity()  # one id per execution, stream or activity (0251)
         self._stream_task: asyncio.Task[Any] | None = None
         self._connections = 0
         self._started_at: datetime | None = None
-        self.connected = asyncio.Event()
+        self.connection = ConnectionState(self.name, reason="trade-updates stream not "
+                                          "listening yet")
+        self._listening = asyncio.Event()  # the stream is up: what connect() waits for
+        self._rest_problem: str | None = None  # why REST looks unreachable, if it does
+        self._probe: asyncio.Task[Any] | None = None
+        self._closing = False
+
+    @property
+    def connected(self) -> bool:
+        """The trade-updates stream listens and REST calls get answers (decision 0250)."""
+        return self.connection.connected
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self.connection.add_listener(listener)
 
     # -- lifecycle ------------------------------------------------------------------------
     def set_listener(self, listener: UpdateListener) -> None:
@@ -118,11 +146,14 @@ class AlpacaBroker:
         self._stream_task = asyncio.create_task(self.stream._run_forever(),
                                                 name="alpaca-trade-updates")
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.connected.wait(), self.config.timeout_seconds)
-        if not self.connected.is_set():
+            await asyncio.wait_for(self._listening.wait(), self.config.timeout_seconds)
+        if not self._listening.is_set():
             log.warning("alpaca trade-updates stream not connected yet; it keeps retrying")
 
     async def close(self) -> None:
+        self._closing = True  # our own stop is not an outage: no more connection changes
+        if self._probe is not None:
+            self._probe.cancel()
         # Let in-flight submits and cancels (shutdown cancels working orders) finish first.
         pending = [t for t in self._tasks if not t.done()]
         if pending:
@@ -274,7 +305,8 @@ class AlpacaBroker:
                 return fills
             for activity in page:
                 cid = await self._client_id(str(activity["order_id"]))
-                fills.append(amap.fill_from_activity(activity, cid))
+                fills.append(self._fills.canonical(amap.fill_from_activity(activity, cid),
+                                                   "activity"))
             if len(page) < params["page_size"]:
                 return fills
             params["page_token"] = page[-1]["id"]
@@ -291,17 +323,52 @@ class AlpacaBroker:
             self._remember(amap.base_client_id(update.order.client_order_id),
                            str(update.order.id))
         translated = amap.order_update(update)
+        if translated is not None and translated.fill is not None:
+            translated = replace(translated,
+                                 fill=self._fills.canonical(translated.fill, "stream"))
         if translated is not None:
             self._emit(translated)
 
     def _stream_connected(self) -> None:
         self._connections += 1
-        self.connected.set()
+        self._listening.set()
+        self._refresh("trade-updates stream listening" if self._connections == 1
+                      else "trade-updates stream listening again")
         if self._connections > 1:
             log.warning("alpaca trade-updates stream reconnected; replaying missed events")
             working = [cid for cid in self._broker_ids
                        if not (self._status.get(cid) or OrderStatus.NEW).is_terminal]
             self._spawn(self._catch_up(working, reason="after stream reconnect"))
+
+    def _stream_closed(self) -> None:
+        self._listening.clear()
+        self._refresh("trade-updates stream closed; alpaca-py is reconnecting")
+
+    def _rest_outcome(self, problem: str | None) -> None:
+        if problem == self._rest_problem:
+            return
+        self._rest_problem = problem
+        self._refresh(problem or "REST answering again")
+        if problem is not None and (self._probe is None or self._probe.done()) \
+                and not self._closing:
+            self._probe = asyncio.get_running_loop().create_task(self._probe_rest(),
+                                                                 name="alpaca-rest-probe")
+
+    async def _probe_rest(self) -> None:
+        """While REST looks unreachable, ask for the clock now and then: the first answer
+        says it is back even when the bot has nothing else to ask."""
+        while self._rest_problem is not None and not self._closing:
+            await asyncio.sleep(self.config.rest_probe_seconds)
+            with contextlib.suppress(BrokerError):
+                await self._call(self.trading.get_clock)
+
+    def _refresh(self, reason: str) -> None:
+        if self._closing:
+            return
+        up = self._listening.is_set() and self._rest_problem is None
+        if not up and self._rest_problem is not None and self._listening.is_set():
+            reason = self._rest_problem
+        self.connection.set(up, self._clock.now(), reason)
 
     async def _catch_up(self, cids: list[str], *, reason: str) -> None:
         """Replay fills since we started and refresh statuses: what a dropped stream hid."""
@@ -367,6 +434,4 @@ class AlpacaBroker:
 
 
 def _with_symbol(order: BrokerOrder, symbol: str) -> BrokerOrder:
-    from dataclasses import replace
-
     return replace(order, symbol=symbol)

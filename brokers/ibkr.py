@@ -10,6 +10,7 @@ after a reconnect or a restart. Order news comes from ib_async's events:
 The connection is watched: a drop starts a reconnect loop with back-off, which then re-reads
 orders and executions and restores market-data subscriptions. Inside the configured nightly
 restart window a drop is expected: no alarm, no orders, and the reconnect waits for its end.
+`connected` is true while the socket to TWS is up and TWS itself reaches IB (decision 0250).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from brokers.base import (
     TransientBrokerError,
     UpdateListener,
 )
+from brokers.connection import ConnectionListener, ConnectionState
 from brokers.ibkr_config import LIVE_PORTS, IbkrConfig
 from brokers.multileg import MultiLegOrder
 from brokers.orders import (
@@ -85,6 +87,21 @@ class IbkrBroker:
         self.account = config.account
         self.reconnects = 0
         self.connectivity_ok = True
+        self.connection = ConnectionState(self.name)
+
+    @property
+    def connected(self) -> bool:
+        """The socket to TWS / IB Gateway is up and TWS reaches IB's servers (0250)."""
+        return self.connection.connected
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self.connection.add_listener(listener)
+
+    def _refresh(self, reason: str) -> None:
+        if self._closing:
+            return
+        up = self.ib.isConnected() and self.connectivity_ok
+        self.connection.set(up, self._clock.now(), reason)
 
     # -- lifecycle ------------------------------------------------------------------------
     def set_listener(self, listener: UpdateListener) -> None:
@@ -107,6 +124,10 @@ class IbkrBroker:
             self.ib.disconnect()
             raise FatalBrokerError(f"ibkr: paper mode, but {self.account} is a live account")
         self.ib.reqMarketDataType(self.config.market_data_type)
+        # Said here rather than on ib_async's connectedEvent, which fires before the account
+        # checks above may still refuse the session.
+        self.connectivity_ok = True
+        self._refresh(f"connected to {self.config.host}:{self.config.port}")
 
     async def close(self) -> None:
         self._closing = True
@@ -299,9 +320,11 @@ class IbkrBroker:
             self.connectivity_ok = False
             log.log(logging.INFO if self.in_planned_downtime() else logging.WARNING,
                     "ibkr %s: %s", code, text)
+            self._refresh(f"TWS lost its connection to IB ({code})")
         elif code in (1101, 1102):
             self.connectivity_ok = True
             log.info("ibkr %s: %s; refreshing orders", code, text)
+            self._refresh(f"TWS reaches IB again ({code})")
             self._spawn(self._resync())
 
     def _on_disconnected(self) -> None:
@@ -310,6 +333,8 @@ class IbkrBroker:
         expected = self.in_planned_downtime()
         log.log(logging.INFO if expected else logging.WARNING,
                 "ibkr connection lost%s; reconnecting", " (planned restart)" if expected else "")
+        self._refresh("connection to TWS / IB Gateway lost" +
+                      (" in the planned nightly restart window" if expected else ""))
         for cid in sorted(self._unacknowledged):
             self._emit(OrderUpdate(cid, OrderStatus.PENDING_RECONCILIATION, self._clock.now(),
                                    reason="connection lost before IB acknowledged it"))

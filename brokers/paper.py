@@ -26,6 +26,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from brokers.base import UpdateListener
+from brokers.connection import ConnectionListener
 from brokers.multileg import MultiLegOrder
 from brokers.orders import (
     Account,
@@ -94,6 +95,7 @@ class PaperBroker:
     """A simulated venue with a durable ledger of its own."""
 
     name = "paper"
+    connected = True  # in-process: it cannot become unreachable
 
     def __init__(self, clock: Clock, config: PaperConfig | None = None) -> None:
         self.config = config or PaperConfig()
@@ -119,6 +121,9 @@ class PaperBroker:
     # -- protocol -------------------------------------------------------------------------
     def set_listener(self, listener: UpdateListener) -> None:
         self._listener = listener
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        """Nothing will ever be said: the simulator never disconnects."""
 
     async def connect(self) -> None:
         return None
