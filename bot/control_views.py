@@ -16,7 +16,7 @@ from importlib import metadata
 from typing import Any
 
 from bot.execution_quality import from_store, summarize
-from bot.monitor import broker_connected
+from bot.monitor import broker_connected, in_planned_downtime
 from bot.portfolio import multiplier
 from bot.wiring import Bot
 from brokers.orders import Order
@@ -39,6 +39,7 @@ class StatusView:
     open_positions: int
     working_orders: int
     equity: float
+    broker_note: str = ""  # why it is down and since when, or the planned window
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,23 @@ def status_view(bot: Bot, health: Mapping[str, Any]) -> StatusView:
         store_healthy=bot.orders.store_healthy, uptime_seconds=health.get("uptime_seconds"),
         open_positions=len(bot.portfolio.open_positions()),
         working_orders=len(bot.orders.open_orders()),
-        equity=round(bot.portfolio.equity(quotes, at_liquidation=True), 2))
+        equity=round(bot.portfolio.equity(quotes, at_liquidation=True), 2),
+        broker_note=broker_note(bot))
+
+
+def broker_note(bot: Bot) -> str:
+    """What a person needs next to "disconnected": the adapter's reason, for how long, and
+    whether it is IB's planned nightly restart."""
+    state = getattr(bot.broker, "connection", None)
+    if broker_connected(bot.broker) is not False or state is None:
+        return ""
+    parts = [str(getattr(state, "reason", "") or "")]
+    since = getattr(state, "since", None)
+    if isinstance(since, datetime):
+        parts.append(f"for {max(0.0, (bot.clock.now() - since).total_seconds()):,.0f} s")
+    if in_planned_downtime(bot.broker):
+        parts.append("planned downtime")
+    return ", ".join(p for p in parts if p)
 
 
 def positions_view(bot: Bot) -> PositionsView:

@@ -28,6 +28,7 @@ from bot.systemd import SystemdNotifier
 from bot.web.hub import LiveHub
 from bot.wiring import Bot, build_bot, reset_replay_state
 from brokers.base import Broker
+from brokers.connection import ConnectionChange
 from market.clock import Clock, LiveClock, SimClock
 from market.feeds.replay import ReplayDay, ReplayFeed
 
@@ -86,6 +87,8 @@ class Daemon:
         self.stop_reason = ""
         self.started_at = time.monotonic()
         self.reconcile_report: ReconcileReport | None = None
+        self._reconciling = asyncio.Lock()  # one reconciliation at a time (timer, reconnect)
+        self.reconnect_reconciliations = 0
         self.summary: dict[str, Any] | None = None
         self.http_port: int | None = None
         self.dashboard: LiveHub | None = None
@@ -99,6 +102,7 @@ class Daemon:
             with suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.request_stop, sig.name)
         bot = self.bot
+        bot.broker.add_connection_listener(self._on_broker_connection)
         await bot.broker.connect()
         restore(bot.store, bot.orders, bot.portfolio)
         self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
@@ -227,9 +231,25 @@ class Daemon:
             if time.monotonic() >= next_reconcile:
                 next_reconcile = time.monotonic() + every
                 try:
-                    await reconcile(bot.store, bot.broker, bot.orders, bot.portfolio)
+                    async with self._reconciling:
+                        await reconcile(bot.store, bot.broker, bot.orders, bot.portfolio)
                 except Exception:
                     log.exception("periodic reconciliation failed; retrying next interval")
+
+    def _on_broker_connection(self, change: ConnectionChange) -> None:
+        """Back after a drop: reconcile now rather than at the next interval (the adapter has
+        already replayed what it knows it missed; this also finds what it could not know)."""
+        if change.connected and self.reconcile_report is not None and not self._stop.is_set():
+            self.supervisor.spawn(self._reconcile_after_reconnect(), "reconcile-on-reconnect")
+
+    async def _reconcile_after_reconnect(self) -> None:
+        bot = self.bot
+        try:
+            async with self._reconciling:
+                await reconcile(bot.store, bot.broker, bot.orders, bot.portfolio)
+            self.reconnect_reconciliations += 1
+        except Exception:
+            log.exception("reconciliation after reconnect failed; the timer retries it")
 
     async def _watchdog(self) -> None:
         interval = self.notifier.watchdog_interval or 10.0
@@ -271,6 +291,7 @@ class Daemon:
             "last_event_at": None if last is None else last.isoformat(),
             "feed_stale": stale,
             "broker_downtime": self.broker_downtime,
+            "broker_connected": bot.broker.connected,
             "uptime_seconds": round(time.monotonic() - self.started_at, 1),
         }
 

@@ -51,6 +51,9 @@ class AlpacaConfig(BaseModel):
         10.0, ge=0, description="Longest single wait between attempts (also caps retry-after).")
     stream_reconnect_seconds: float = Field(
         1.0, gt=0, description="First wait before reconnecting a dropped trade-updates stream.")
+    rest_probe_seconds: float = Field(
+        15.0, gt=0, description="While REST calls fail after their retries, how often the "
+        "adapter asks for the clock to learn that Alpaca is reachable again.")
     fills_lookback_days: int = Field(
         3, ge=1, description="How far back reconciliation reads fills when not told a start.")
     unknown_lookups: int = Field(

@@ -4,6 +4,8 @@ alpaca-py sends every request with no timeout and retries 429/504 itself with `t
 including order submissions. We mount a transport adapter that puts a timeout on every request,
 switch the client's own retries off (ours, in `brokers.retry`, know a submit from a read), and
 run each call in a worker thread under a backstop deadline so the loop never blocks.
+The caller also reports each call's final outcome, which is how the adapter judges whether
+Alpaca's REST API is reachable (decision 0250).
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from requests.adapters import HTTPAdapter
 
 from brokers.alpaca_config import AlpacaConfig
 from brokers.alpaca_map import is_not_found, translate_error
+from brokers.base import RateLimited, TransientBrokerError
 from brokers.retry import with_retries
 
 C = TypeVar("C", bound=RESTClient)
+#: Told after every call: None when Alpaca answered (even "no"), else why it is unreachable.
+ReachabilityObserver = Callable[[str | None], None]
 
 
 class NotFound(Exception):
@@ -50,8 +55,10 @@ def harden(client: C, timeout: float) -> C:
 class Caller:
     """Runs blocking client calls in a thread, with a deadline, translation and retries."""
 
-    def __init__(self, config: AlpacaConfig) -> None:
+    def __init__(self, config: AlpacaConfig,
+                 observer: ReachabilityObserver | None = None) -> None:
         self._config = config
+        self._observer = observer
 
     async def __call__(self, fn: Callable[..., Any], *args: Any, submit: bool = False,
                        not_found_ok: bool = False) -> Any:
@@ -59,7 +66,11 @@ class Caller:
         config = self._config
         deadline = config.timeout_seconds * 2 + 1  # backstop: the transport timeout fires first
 
+        attempts = 0
+
         async def once() -> Any:
+            nonlocal attempts
+            attempts += 1
             try:
                 return await asyncio.wait_for(asyncio.to_thread(fn, *args), deadline)
             except asyncio.CancelledError:
@@ -69,6 +80,25 @@ class Caller:
                     raise NotFound from exc
                 raise translate_error(exc, submit=submit) from exc
 
-        return await with_retries(once, attempts=config.retry_attempts,
-                                  initial_wait=config.retry_initial_seconds,
-                                  max_wait=config.retry_max_seconds, submit=submit)
+        try:
+            result = await with_retries(once, attempts=config.retry_attempts,
+                                        initial_wait=config.retry_initial_seconds,
+                                        max_wait=config.retry_max_seconds, submit=submit)
+        except (TransientBrokerError, TimeoutError) as exc:
+            # Unreachable only once every attempt failed in transit (or with a 5xx): one lost
+            # answer to a submit is not an outage, and a 429 is an answer.
+            if attempts >= config.retry_attempts and not isinstance(exc, RateLimited):
+                self._tell(f"REST unreachable: {exc}")
+            elif isinstance(exc, RateLimited):
+                self._tell(None)
+            raise
+        except BaseException as exc:
+            if not isinstance(exc, asyncio.CancelledError):
+                self._tell(None)  # refused, not found, bad key: Alpaca answered
+            raise
+        self._tell(None)
+        return result
+
+    def _tell(self, problem: str | None) -> None:
+        if self._observer is not None:
+            self._observer(problem)

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from brokers.connection import ConnectionListener
 from brokers.orders import Account, BrokerOrder, BrokerPosition, Fill, Order, OrderUpdate
 from market.data import Quote
 
@@ -51,6 +52,13 @@ class Broker(Protocol):
     """What the order manager needs from a venue."""
 
     name: str
+
+    @property
+    def connected(self) -> bool:
+        """Can orders reach the venue now? (paper: always; see decision 0250.)"""
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        """Be told each time `connected` changes (once per change, never per retry)."""
 
     def set_listener(self, listener: UpdateListener) -> None: ...
 

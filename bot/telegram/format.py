@@ -72,6 +72,8 @@ def fmt_status(v: StatusView) -> str:
     lines.append(f"Feed: {'<b>STALE</b>' if v.feed_stale else 'ok'}, last event "
                  f"{_t(v.last_event_at)}{age}")
     broker = {None: "n/a", True: "connected", False: "<b>DISCONNECTED</b>"}[v.broker_connected]
+    if v.broker_note:
+        broker += f" ({escape(v.broker_note)})"
     lines.append(f"Broker: {broker} · Store: {'ok' if v.store_healthy else '<b>FAILING</b>'}")
     lines.append(f"Positions {v.open_positions} · working orders {v.working_orders} · "
                  f"equity {v.equity:,.2f}")

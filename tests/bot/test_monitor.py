@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.control_views import status_view
 from bot.events import Notice
-from bot.monitor import Monitor
+from bot.monitor import BrokerWatch, Monitor
 from bot.wiring import Bot, build_bot
+from brokers.connection import ConnectionListener, ConnectionState
 from market.clock import SimClock
 from market.data import Quote
 from tests.conftest import make_settings
@@ -76,21 +78,6 @@ def test_a_quiet_feed_outside_the_session_is_normal(bot: Bot, clock: SimClock,
     assert seen == []
 
 
-def test_broker_disconnect_and_reconnect_are_announced(bot: Bot, seen: list[Notice]) -> None:
-    monitor = Monitor(bot, live_feed=False, stale_after=30, heartbeat_minutes=0)
-    monitor.check()  # the paper venue says nothing about a connection: nothing to report
-    broker = bot.broker
-    broker.connected = True  # type: ignore[attr-defined]
-    monitor.check()  # connected from the start: not news
-    broker.connected = False  # type: ignore[attr-defined]
-    monitor.check()
-    monitor.check()
-    broker.connected = True  # type: ignore[attr-defined]
-    monitor.check()
-    assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
-    assert "paper disconnected" in seen[0].text
-
-
 def test_heartbeat_comes_on_schedule_and_a_stalled_loop_is_reported(
         bot: Bot, seen: list[Notice]) -> None:
     ticker = Ticker()
@@ -120,29 +107,141 @@ async def test_runs_as_a_service_and_stops_cleanly(bot: Bot, seen: list[Notice])
     assert "heartbeat" in kinds(seen)
 
 
-def test_an_adapter_event_flag_counts_as_its_connection(bot: Bot, seen: list[Notice]) -> None:
+class FakeVenue:
+    """An adapter's connection surface: a ConnectionState the test flips, a downtime switch."""
+
+    name = "venue"
+
+    def __init__(self, clock: SimClock) -> None:
+        self.clock = clock
+        self.connection = ConnectionState(self.name)
+        self.downtime = False
+
+    @property
+    def connected(self) -> bool:
+        return self.connection.connected
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        self.connection.add_listener(listener)
+
+    def in_planned_downtime(self) -> bool:
+        return self.downtime
+
+    def go(self, connected: bool, reason: str, after: float = 0.0) -> None:
+        self.clock.advance_to(self.clock.now() + timedelta(seconds=after))
+        self.connection.set(connected, self.clock.now(), reason)
+
+
+@pytest.fixture
+def venue(bot: Bot, clock: SimClock) -> FakeVenue:
+    fake = FakeVenue(clock)
+    fake.go(True, "connected")
+    bot.broker = fake  # type: ignore[assignment]
+    return fake
+
+
+def test_one_alert_per_transition_however_many_retries(clock: SimClock) -> None:
+    seen: list[Notice] = []
+    watch = BrokerWatch("alpaca", seen.append)
+    t0 = clock.now()
+    watch.observe(True, t0)  # connected from the start: not news
+    assert seen == []
+    for i, why in enumerate(["stream closed", "reconnect refused (503)", "stream closed"]):
+        watch.observe(False, t0 + timedelta(seconds=i), why)  # each failed retry
+    watch.observe(True, t0 + timedelta(seconds=42), "stream listening again")
+    watch.observe(True, t0 + timedelta(seconds=43), "stream listening again")
+    assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
+    down, back = seen
+    assert (down.priority, back.priority) == (2, 1)
+    assert down.text.startswith("Broker alpaca disconnected: stream closed.")
+    assert down.ts == t0
+    assert "reconnected after 42 s (stream listening again)" in back.text
+    assert back.data == {"venue": "alpaca", "reason": "stream listening again",
+                         "down_seconds": 42.0}
+
+
+def test_each_outage_gets_its_own_pair_and_long_ones_read_in_minutes(clock: SimClock) -> None:
+    seen: list[Notice] = []
+    watch = BrokerWatch("ibkr", seen.append)
+    t0 = clock.now()
+    watch.observe(False, t0, "socket lost")  # never connected yet: said once
+    watch.observe(True, t0 + timedelta(minutes=5))
+    watch.observe(False, t0 + timedelta(minutes=6), "socket lost")
+    watch.observe(True, t0 + timedelta(minutes=6, seconds=30))
+    assert kinds(seen) == ["broker_disconnected", "broker_reconnected"] * 2
+    assert "after 5 min" in seen[1].text and "after 30 s" in seen[3].text
+
+
+def test_planned_window_mutes_the_drop_and_a_venue_still_down_after_it_is_news(
+        clock: SimClock) -> None:
+    seen: list[Notice] = []
+    watch = BrokerWatch("ibkr", seen.append)
+    t0 = clock.now()
+    watch.observe(True, t0)
+    watch.observe(False, t0, "connection lost in the planned window", planned=True)
+    watch.observe(True, t0 + timedelta(minutes=50), "connected", planned=True)
+    assert seen == []  # IB's nightly restart, back on time: nothing to say
+    watch.observe(False, t0 + timedelta(hours=1), "connection lost", planned=True)
+    watch.observe(False, t0 + timedelta(hours=2), "connection lost", planned=False)  # window over
+    watch.observe(True, t0 + timedelta(hours=2, seconds=20))
+    assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
+    assert seen[0].ts == t0 + timedelta(hours=2)
+    assert "after 60 min" in seen[1].text  # counted from the drop, not from the alert
+
+
+def test_the_paper_venue_is_always_connected(bot: Bot, seen: list[Notice]) -> None:
     monitor = Monitor(bot, live_feed=False, stale_after=30, heartbeat_minutes=0)
-    flag = asyncio.Event()
-    bot.broker.connected = flag  # type: ignore[attr-defined]
-    monitor.check()  # not connected from the start: said once
-    flag.set()
+    monitor.check()
+    assert bot.broker.connected is True and monitor.broker_connected is True
+    assert seen == []
+
+
+def test_a_blip_between_two_ticks_is_still_reported_once(
+        bot: Bot, venue: FakeVenue, seen: list[Notice]) -> None:
+    monitor = Monitor(bot, live_feed=False, stale_after=30, heartbeat_minutes=0)
+    monitor.check()
+    venue.go(False, "trade-updates stream closed", after=1)
+    venue.go(False, "reconnect refused", after=1)  # a retry: no change, nothing said
+    venue.go(True, "trade-updates stream listening again", after=3)
+    monitor.check()
     monitor.check()
     assert kinds(seen) == ["broker_disconnected", "broker_reconnected"]
+    assert "trade-updates stream closed" in seen[0].text and "after 4 s" in seen[1].text
 
 
-def test_planned_broker_downtime_mutes_broker_and_feed_alarms(
-        bot: Bot, clock: SimClock, seen: list[Notice]) -> None:
+def test_ticks_catch_a_drop_the_listener_never_told(bot: Bot, venue: FakeVenue,
+                                                    seen: list[Notice]) -> None:
+    monitor = Monitor(bot, live_feed=False, stale_after=30, heartbeat_minutes=0)
+    venue.connection.connected, venue.connection.reason = False, "socket lost"  # no listener
+    monitor.check()
+    monitor.check()
+    assert kinds(seen) == ["broker_disconnected"] and "socket lost" in seen[0].text
+
+
+def test_planned_downtime_mutes_broker_and_feed_alarms(
+        bot: Bot, clock: SimClock, venue: FakeVenue, seen: list[Notice]) -> None:
     monitor = Monitor(bot, live_feed=True, stale_after=30, heartbeat_minutes=0)
-    broker = bot.broker
-    downtime = [True]
-    broker.in_planned_downtime = lambda: downtime[0]  # type: ignore[attr-defined]
-    broker.connected = True  # type: ignore[attr-defined]
+    venue.downtime = True
     tick(bot, clock, 1)
     monitor.check()
-    broker.connected = False  # type: ignore[attr-defined]
+    venue.go(False, "connection to TWS / IB Gateway lost in the planned nightly restart "
+             "window")
     clock.advance_to(clock.now() + timedelta(seconds=120))  # silent feed, inside the session
     monitor.check()
     assert seen == []
-    downtime[0] = False  # the window is over and the broker is still down: now it is news
+    assert bot.broker.connected is False  # /status still tells the truth
+    venue.downtime = False  # the window is over and the broker is still down: now it is news
     monitor.check()
     assert kinds(seen) == ["feed_stale", "broker_disconnected"]
+
+
+def test_status_says_why_and_for_how_long_the_broker_is_down(
+        bot: Bot, venue: FakeVenue) -> None:
+    assert status_view(bot, {}).broker_note == ""
+    venue.go(False, "trade-updates stream closed", after=5)
+    venue.clock.advance_to(venue.clock.now() + timedelta(seconds=42))
+    view = status_view(bot, {})
+    assert view.broker_connected is False
+    assert view.broker_note == "trade-updates stream closed, for 42 s"
+    venue.downtime = True
+    assert status_view(bot, {}).broker_note.endswith("planned downtime")

@@ -40,6 +40,7 @@ function showStatus(s) {
   pill("state", st.paused ? st.state + " · paused" : st.state, st.state === "active" && !st.paused ? "ok" : st.state === "halted" ? "bad" : "warn");
   pill("feed", st.feed_stale ? "feed stale" : "feed ok", st.feed_stale ? "bad" : "ok");
   pill("broker", st.broker + (st.broker_connected === false ? " down" : ""), st.broker_connected === false ? "bad" : "ok");
+  $("broker").title = st.broker_note || "";
   $("equity").textContent = money(p.equity);
   for (const k of ["net", "realized", "unrealized"]) { $(k).textContent = money(p[k]); signed($(k), p[k]); }
   $("fees").textContent = money(p.fees);
