@@ -53,8 +53,9 @@ class Streaming:
         self.rejected += 1
         return NAN
 
-    def update_bar(self, bar: Bar) -> float:  # pragma: no cover - overridden everywhere
-        raise NotImplementedError
+    def update_bar(self, bar: Bar) -> float:
+        """Feed one bar; close-only indicators use this, the others override it."""
+        return self.update(bar.close)
 
     def snapshot(self) -> dict[str, Any]:
         """All output lines by name (for dashboards and tests)."""

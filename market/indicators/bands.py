@@ -63,8 +63,19 @@ class ATR(Streaming):
 class Bollinger(Streaming):
     """Bollinger Bands: SMA ± k population standard deviations (TA-Lib's running sums)."""
 
-    __slots__ = ("_buf", "_i", "_sq", "_sum", "k_dn", "k_up", "lower", "middle", "period",
-                 "stddev", "upper")
+    __slots__ = (
+        "_buf",
+        "_i",
+        "_sq",
+        "_sum",
+        "k_dn",
+        "k_up",
+        "lower",
+        "middle",
+        "period",
+        "stddev",
+        "upper",
+    )
     name = "bbands"
 
     def __init__(self, period: int = 20, k_up: float = 2.0, k_dn: float = 2.0) -> None:
@@ -106,9 +117,6 @@ class Bollinger(Streaming):
         last = self._buf[self._i - 1]
         return (last - self.lower) / width if width > 0 else NAN
 
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
-
     def snapshot(self) -> dict[str, float]:
         return {"upper": self.upper, "middle": self.middle, "lower": self.lower}
 
@@ -120,8 +128,9 @@ class Keltner(Streaming):
     name = "keltner"
 
     def __init__(self, period: int = 20, atr_period: int = 10, multiplier: float = 2.0) -> None:
-        super().__init__(max(check_period("period", period, 1),
-                             check_period("atr_period", atr_period, 1) + 1))
+        super().__init__(
+            max(check_period("period", period, 1), check_period("atr_period", atr_period, 1) + 1)
+        )
         self._ema, self._atr = EMA(period), ATR(atr_period)
         self.multiplier = multiplier
         self.upper = self.middle = self.lower = NAN

@@ -15,7 +15,6 @@ instead, and say so here (decision record 0142):
 
 from __future__ import annotations
 
-from market.data import Bar
 from market.indicators._base import NAN, Streaming, check_period
 from market.indicators.moving import EMA, SMA
 
@@ -71,9 +70,6 @@ class RSI(Streaming):
         value = self.value = 100.0 * (gain / total) if total > TINY else 50.0
         return value
 
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
-
 
 class CutlerRSI(Streaming):
     """The simple-mean RSI variant (plain averages of the last ``period`` gains and losses).
@@ -107,9 +103,6 @@ class CutlerRSI(Streaming):
         total = gain + loss
         value = self.value = 100.0 * (gain / total) if total > TINY else 50.0
         return value
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
 
 
 class MACD(Streaming):
@@ -152,7 +145,7 @@ class MACD(Streaming):
             self._closes.append(x)
             return NAN
         if self._closes:
-            window = self._closes[len(self._closes) - self.fast + 1:]
+            window = self._closes[len(self._closes) - self.fast + 1 :]
             total = 0.0
             for c in window:
                 total += c
@@ -171,66 +164,53 @@ class MACD(Streaming):
         self.value = line
         return line
 
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
-
     def snapshot(self) -> dict[str, float]:
         return {"macd": self.macd, "signal": self.signal, "hist": self.hist}
 
 
-class ROC(Streaming):
+class _Lagged(Streaming):
+    """Base of the indicators that compare the input with the one ``period`` bars ago."""
+
+    __slots__ = ("_buf", "_i", "period")
+
+    def __init__(self, period: int = 10) -> None:
+        super().__init__(check_period("period", period, 1) + 1)
+        self.period = period
+        self._buf = [0.0] * period
+        self._i = 0
+
+    def update(self, x: float) -> float:
+        if x - x:
+            return self._reject()
+        n = self.n = self.n + 1
+        i = self._i
+        old = self._buf[i]
+        self._buf[i] = x
+        self._i = i + 1 if i + 1 < self.period else 0
+        if n <= self.period:
+            return NAN
+        value = self.value = self._compare(x, old)
+        return value
+
+    def _compare(self, x: float, old: float) -> float:
+        raise NotImplementedError
+
+
+class ROC(_Lagged):
     """Rate of change in percent over ``period`` bars: (x / x[-period] - 1) x 100."""
 
-    __slots__ = ("_buf", "_i", "period")
+    __slots__ = ()
     name = "roc"
 
-    def __init__(self, period: int = 10) -> None:
-        super().__init__(check_period("period", period, 1) + 1)
-        self.period = period
-        self._buf = [0.0] * period
-        self._i = 0
-
-    def update(self, x: float) -> float:
-        if x - x:
-            return self._reject()
-        n = self.n = self.n + 1
-        i = self._i
-        old = self._buf[i]
-        self._buf[i] = x
-        self._i = i + 1 if i + 1 < self.period else 0
-        if n <= self.period:
-            return NAN
-        value = self.value = (x / old - 1.0) * 100.0 if old != 0.0 else NAN
-        return value
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
+    def _compare(self, x: float, old: float) -> float:
+        return (x / old - 1.0) * 100.0 if old != 0.0 else NAN
 
 
-class Momentum(Streaming):
+class Momentum(_Lagged):
     """Momentum: x - x[-period]."""
 
-    __slots__ = ("_buf", "_i", "period")
+    __slots__ = ()
     name = "mom"
 
-    def __init__(self, period: int = 10) -> None:
-        super().__init__(check_period("period", period, 1) + 1)
-        self.period = period
-        self._buf = [0.0] * period
-        self._i = 0
-
-    def update(self, x: float) -> float:
-        if x - x:
-            return self._reject()
-        n = self.n = self.n + 1
-        i = self._i
-        old = self._buf[i]
-        self._buf[i] = x
-        self._i = i + 1 if i + 1 < self.period else 0
-        if n <= self.period:
-            return NAN
-        value = self.value = x - old
-        return value
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
+    def _compare(self, x: float, old: float) -> float:
+        return x - old

@@ -7,7 +7,6 @@ equals ``talib.<NAME>`` to rounding, not just approximately.
 
 from __future__ import annotations
 
-from market.data import Bar
 from market.indicators._base import NAN, Streaming, check_period
 
 
@@ -40,9 +39,6 @@ class SMA(Streaming):
         self._i = i + 1 if i + 2 < self.period else 0
         return value
 
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
-
 
 class EMA(Streaming):
     """Exponential moving average, k = 2/(period+1), seeded with the SMA of the first inputs."""
@@ -73,9 +69,6 @@ class EMA(Streaming):
         """Start from a known average (used by MACD, whose fast EMA TA-Lib seeds late)."""
         self.value = value
         self.n = max(count, self.period)
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
 
 
 class WMA(Streaming):
@@ -116,9 +109,6 @@ class WMA(Streaming):
         self._wsum -= self._sub
         return value
 
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
-
 
 class DEMA(Streaming):
     """Double EMA: 2*EMA - EMA(EMA); lag-reduced."""
@@ -144,9 +134,6 @@ class DEMA(Streaming):
             return NAN
         value = self.value = 2.0 * e1 - e2
         return value
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
 
 
 class TEMA(Streaming):
@@ -175,6 +162,3 @@ class TEMA(Streaming):
             return NAN
         value = self.value = 3.0 * e1 - 3.0 * e2 + e3
         return value
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)

@@ -21,8 +21,9 @@ class Stochastic(Streaming):
 
     def __init__(self, fastk: int = 14, slowk: int = 3, slowd: int = 3) -> None:
         check_period("fastk", fastk, 1)
-        super().__init__(fastk + check_period("slowk", slowk, 1)
-                         + check_period("slowd", slowd, 1) - 2)
+        super().__init__(
+            fastk + check_period("slowk", slowk, 1) + check_period("slowd", slowd, 1) - 2
+        )
         self._range = RangeWindow(fastk)
         self._k, self._d = (SMA(slowk) if slowk > 1 else None), (SMA(slowd) if slowd > 1 else None)
         self.k = self.d = NAN
@@ -60,8 +61,12 @@ class StochRSI(Streaming):
     name = "stochrsi"
 
     def __init__(self, period: int = 14, fastk: int = 5, fastd: int = 3) -> None:
-        super().__init__(check_period("period", period) + check_period("fastk", fastk, 1)
-                         + check_period("fastd", fastd, 1) - 1)
+        super().__init__(
+            check_period("period", period)
+            + check_period("fastk", fastk, 1)
+            + check_period("fastd", fastd, 1)
+            - 1
+        )
         self._rsi = RSI(period)
         self._win = RangeWindow(fastk)
         self._d = SMA(fastd) if fastd > 1 else None
@@ -86,9 +91,6 @@ class StochRSI(Streaming):
         self.k, self.d = k, d
         self.value = k
         return k
-
-    def update_bar(self, bar: Bar) -> float:
-        return self.update(bar.close)
 
     def snapshot(self) -> dict[str, float]:
         return {"k": self.k, "d": self.d}
