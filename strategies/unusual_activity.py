@@ -4,11 +4,13 @@ On each closed 1-minute bar of an underlying, reads the flow tracker (market.flo
 `min_blocks` block trades in the last `window`, their directional premium (a call bought or a
 put sold is bullish; a call sold or a put bought bearish; an unsigned print counts its right's
 direction) at least `min_net_premium` in absolute value, the busiest block contract's session
-volume at least `min_volume_ratio` x its baseline (30-day average volume when the chain has
-it, else open interest), and the session put/call volume ratio leaning the same way by at
-least `min_pc_deviation` from `pc_baseline`. The direction comes from the flow, never assumed
-bullish: no net premium means no direction and no signal. It buys the flow's contract when it
-passes the selection limits, else a nearby liquid one from the chain.
+volume at least `min_volume_ratio` x its baseline (its 30-day average daily volume when the
+daily history, `MarketState.daily`, holds enough sessions and the contract traded in them,
+else its open interest as published before the open), and the session put/call volume ratio
+leaning the same way by at least `min_pc_deviation` from `pc_baseline`. The direction comes
+from the flow, never assumed bullish: no net premium means no direction and no signal. It buys
+the flow's contract when it passes the selection limits, else a nearby liquid one from the
+chain.
 
 Put/call deviation: with pc = session put volume / call volume and b = `pc_baseline`, the
 lean is (b - pc) / b for bullish flow and (pc - b) / b for bearish; the rule needs
@@ -20,10 +22,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from pydantic import Field
 
+from market.calendar import NEW_YORK
 from market.clock import Clock
 from market.data import Bar
 from market.flow.classify import TradeSide
@@ -67,9 +70,8 @@ class UnusualActivityConfig(StrategyConfig):
     )
     require_baseline: bool = Field(
         True,
-        description="Refuse when the volume baseline is "
-        "unknown (default true; the replay feed carries no open "
-        "interest into MarketState yet).",
+        description="Refuse when neither baseline is known (default true; the shipped "
+        "NWSA, FOXA and SPY days carry no open interest).",
     )
     pc_baseline: float = Field(
         0.7,
@@ -177,7 +179,7 @@ class UnusualActivity(Strategy):
             return []
         funnel.passed("cooldown")
         lead = max(by_contract, key=lambda s: (by_contract[s], s))
-        ratio, base_text = self._volume_ratio(lead)
+        ratio, base_text = self._volume_ratio(lead, sym, bar.ts.astimezone(NEW_YORK).date())
         if not ratio >= cfg.min_volume_ratio and (cfg.require_baseline or not math.isnan(ratio)):
             return []
         funnel.passed("volume_ratio")
@@ -242,8 +244,14 @@ class UnusualActivity(Strategy):
             )
         ]
 
-    def _volume_ratio(self, symbol: str) -> tuple[float, str]:
+    def _volume_ratio(self, symbol: str, underlying: str, today: date) -> tuple[float, str]:
+        """The contract's session volume over its baseline, and the baseline named."""
         volume = self.market.volume(symbol)
+        daily = self.market.daily
+        if daily is not None:
+            average = float(daily.contract_volume_avg(underlying, [symbol], today)[0])
+            if average > 0:  # NaN: too few sessions stored; 0: never traded in them
+                return volume / average, f"30-day average {average:,.0f}"
         oi = self.market.open_interest.get(symbol)
         if oi is None or oi <= 0:
             return math.nan, "open interest (unknown)"

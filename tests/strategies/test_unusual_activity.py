@@ -10,6 +10,7 @@ import pytest
 
 from market.calendar import ExchangeCalendar
 from market.clock import SimClock
+from market.daily_history import DailyBook, SessionRecord
 from market.data import Bar, Quote, Trade
 from market.flow.classify import TradeSide
 from market.flow.events import BlockTrade
@@ -122,11 +123,14 @@ PRICE = {"ask": 10.1, "bid": 9.9, "mid": 10.0}
 
 
 def _prints(
-    prints: list[tuple[str, str, int]], open_interest: int = 200, **cfg: Any
+    prints: list[tuple[str, str, int]],
+    open_interest: int = 200,
+    daily: DailyBook | None = None,
+    **cfg: Any,
 ) -> list[Signal]:
     """Each (contract, where it printed, size) in its own minute, quoted 9.90 x 10.10 just
     before; then one bar of the underlying."""
-    market = MarketState(calendar=CAL, flow=FlowTracker())
+    market = MarketState(calendar=CAL, flow=FlowTracker(), daily=daily)
     strategy = UnusualActivity(UnusualActivityConfig(**cfg), market, SimClock(T0))
     market.open_interest.update({CALL: open_interest, PUT: open_interest})
     market.on_quote(Quote("GOOG", T0, 749.9, 750.1))
@@ -153,7 +157,7 @@ BOUGHT_PUTS = [(PUT, "ask", 400)] * 3  # -$1,212,000 bearish, 1,200 puts
 
 def test_put_call_lean_boundary_for_bullish_flow() -> None:
     # lean = (1.0 - puts/1,200) / 1.0 must be >= 0.5: 600 puts is exactly on the line.
-    rule = {"pc_baseline": 1.0, "min_pc_deviation": 0.5}
+    rule: dict[str, Any] = {"pc_baseline": 1.0, "min_pc_deviation": 0.5}
     [signal] = _prints(_small(PUT, 600) + BOUGHT_CALLS, **rule)
     assert signal.symbol == CALL
     assert "put/call 0.50 vs 1 (lean +50%, >= +50%)" in signal.reason
@@ -162,7 +166,7 @@ def test_put_call_lean_boundary_for_bullish_flow() -> None:
 
 def test_put_call_lean_boundary_for_bearish_flow() -> None:
     # lean = (1,200/calls - 1.0) / 1.0 must be >= 0.5: 800 calls is exactly on the line.
-    rule = {"pc_baseline": 1.0, "min_pc_deviation": 0.5}
+    rule: dict[str, Any] = {"pc_baseline": 1.0, "min_pc_deviation": 0.5}
     [signal] = _prints(_small(CALL, 800) + BOUGHT_PUTS, **rule)
     assert signal.symbol == PUT and "bearish flow" in signal.reason
     assert "put/call 1.50 vs 1 (lean +50%, >= +50%)" in signal.reason
@@ -221,3 +225,29 @@ def test_put_call_ratio_without_volume_is_unknown_and_refused() -> None:
 )
 def test_pc_lean(pc: float, direction: int, expected: float) -> None:
     assert pc_lean(pc, 0.7, direction) == pytest.approx(expected)
+
+
+def _history(call_volume_per_day: int, sessions: int = 30) -> DailyBook:
+    """`sessions` completed sessions before T0 in which the 750 call traded the same amount."""
+    book = DailyBook()
+    for k in range(sessions, 0, -1):
+        day = T0.date() - timedelta(days=k)
+        book.record(
+            SessionRecord(
+                "GOOG", day, math.nan, call_volume_per_day, 0, {CALL: call_volume_per_day}
+            )
+        )
+    return book
+
+
+def test_the_thirty_day_average_is_the_baseline_when_stored() -> None:
+    # 1,200 calls today: 12x a 100-a-day average fires; 4x a 300-a-day average does not,
+    # although 6x the open interest (200) would have.
+    [signal] = _prints(BOUGHT_CALLS, daily=_history(100))
+    assert "volume 12.0x 30-day average 100 (>= 5x)" in signal.reason
+    assert _prints(BOUGHT_CALLS, daily=_history(300)) == []
+
+
+def test_open_interest_is_the_baseline_while_the_history_is_short() -> None:
+    [signal] = _prints(BOUGHT_CALLS, daily=_history(300, sessions=29))
+    assert "volume 6.0x open interest 200" in signal.reason
