@@ -13,7 +13,8 @@ from sqlalchemy import create_engine, text
 
 from market.history.datasets import OPTIONS_MINUTE
 from market.history.ingest import store_schema
-from market.history.sql_sink import sink_history
+from market.history.sql_sink import SqlSink, hypertable_statements, sink_history
+from market.history.sql_sink import metadata as sink_metadata
 from market.history.store import HistoryStore
 
 DAY = date(2024, 8, 16)
@@ -82,3 +83,61 @@ def test_sqlite_gets_plain_tables(store, tmp_path):
     report = sink_history(store, url, ["SPY"], [DAY])
 
     assert report == type(report)(candles=3, greeks=1, hypertables=False)
+
+
+def test_hypertable_statements_name_each_table_by_a_time_column_of_its_key():
+    emitted = [(str(stmt), params) for stmt, params in hypertable_statements()]
+
+    assert [p for _, p in emitted] == [
+        {"relation": "history_candles_1m", "time_column": "ts"},
+        {"relation": "history_greeks_daily", "time_column": "day"}]
+    assert all(sql == ("SELECT create_hypertable(CAST(:relation AS regclass), CAST(:time_column "
+                       "AS name), if_not_exists => TRUE, migrate_data => TRUE)")
+               for sql, _ in emitted)
+    for _, params in emitted:  # a hypertable's unique keys must hold its time column
+        table = sink_metadata.tables[params["relation"]]
+        assert params["time_column"] in {c.name for c in table.primary_key.columns}
+
+
+# A stand-in with TimescaleDB's documented create_hypertable parameters (names and types), which
+# rejects a time column the table lacks as TimescaleDB does. It proves the statements bind and
+# run on PostgreSQL; it is NOT TimescaleDB (none is installable here: decision 0208).
+STAND_IN = """
+CREATE TABLE hypertable_calls (relation text, time_column name, if_not_exists boolean,
+                               migrate_data boolean, rows_then bigint);
+CREATE FUNCTION create_hypertable(relation regclass, time_column_name name,
+                                  if_not_exists boolean DEFAULT false,
+                                  migrate_data boolean DEFAULT false)
+RETURNS TABLE (hypertable_id integer, schema_name name, table_name name, created boolean)
+LANGUAGE plpgsql AS $$
+DECLARE n bigint;
+BEGIN
+  PERFORM 1 FROM pg_attribute WHERE attrelid = relation AND attname = time_column_name
+                                AND NOT attisdropped;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'column "%" does not exist', time_column_name;
+  END IF;
+  EXECUTE format('SELECT count(*) FROM %s', relation) INTO n;
+  INSERT INTO hypertable_calls VALUES (relation::text, time_column_name, if_not_exists,
+                                       migrate_data, n);
+  RETURN QUERY SELECT 1, 'public'::name, relation::text::name, true;
+END $$;
+"""
+
+
+@pytest.mark.postgres
+def test_the_hypertable_branch_runs_its_statements_on_postgresql(store, pg_url, monkeypatch):
+    engine = create_engine(pg_url)
+    with engine.begin() as c:
+        c.execute(text(STAND_IN))
+    monkeypatch.setattr(SqlSink, "_has_timescale", staticmethod(lambda conn: True))
+
+    report = sink_history(store, pg_url, ["SPY"], [DAY])
+
+    with engine.connect() as c:
+        calls = c.execute(text("SELECT relation, time_column, if_not_exists, migrate_data "
+                               "FROM hypertable_calls ORDER BY relation")).all()
+    engine.dispose()
+    assert report.hypertables and (report.candles, report.greeks) == (3, 1)
+    assert [tuple(c) for c in calls] == [("history_candles_1m", "ts", True, True),
+                                         ("history_greeks_daily", "day", True, True)]
