@@ -48,8 +48,8 @@ class MissingSplits(HistoryError):
 
     def __init__(self, underlying: str) -> None:
         super().__init__(
-            f"no splits stored for {underlying}: fetch them first "
-            f"(tradefly data fetch --datasets splits --underlyings {underlying})"
+            f"no splits stored for {underlying}: fetch them first (tradefly data fetch "
+            f"--from <any day> --datasets splits --underlyings {underlying})"
         )
 
 
