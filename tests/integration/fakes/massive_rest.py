@@ -86,6 +86,14 @@ def _fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
+def _for_ticker(payload: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+    """Only the rows of `?ticker=` when given, as the real endpoint filters."""
+    wanted = query.get("ticker")
+    if not wanted:
+        return payload
+    return {**payload, "results": [r for r in payload["results"] if r["ticker"] in wanted]}
+
+
 class _Handler(BaseHTTPRequestHandler):
     owner: FakeMassiveRest
     protocol_version = "HTTP/1.1"
@@ -112,9 +120,9 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith("/v3/snapshot/options/"):
             return self._json(200, _fixture("GET_v3_snapshot_options_UNDERLYING.json"))
         if path == "/stocks/v1/splits":
-            return self._json(200, SPLITS)
+            return self._json(200, _for_ticker(SPLITS, query))
         if path == "/stocks/v1/dividends":
-            return self._json(200, DIVIDENDS)
+            return self._json(200, _for_ticker(DIVIDENDS, query))
         return self._json(404, {"status": "NOT_FOUND", "request_id": "fake-404",
                                 "message": "Not found"})
 
