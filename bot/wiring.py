@@ -49,8 +49,11 @@ class Bot:
     bus: EventBus
     metrics: Metrics
     risk: RiskManager
+    daily: DailyRecorder | None = None
 
     def close(self) -> None:
+        if self.daily is not None:  # the last closed session with its final prints
+            self.daily.before_reset()
         self.store.close()
 
 
@@ -100,10 +103,11 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
     engine = Engine(clock, calendar, market, strategies, orders,
                     portfolio, control, settings.risk, settings.orders, bus, metrics,
                     execution=execution, venues=venues)
+    daily = None
     if settings.daily_history.enabled:
-        attach_daily_history(settings, clock, store, market, engine, calendar)
+        daily = attach_daily_history(settings, clock, store, market, engine, calendar)
     return Bot(settings, clock, store, broker, engine, orders, portfolio, control, market, bus,
-               metrics, risk)
+               metrics, risk, daily)
 
 
 def attach_daily_history(settings: Settings, clock: Clock, store: Store, market: MarketState,
@@ -117,6 +121,7 @@ def attach_daily_history(settings: Settings, clock: Clock, store: Store, market:
     recorder = DailyRecorder(market, market.daily, history, calendar,
                              lambda und: (greeks.risk_free_rate, greeks.dividend_yield(und)))
     engine.session_listeners.append(recorder.on_session_close)
+    market.before_reset.append(recorder.before_reset)
     return recorder
 
 

@@ -356,7 +356,8 @@ RateSource = Callable[[str], tuple[float, float]]  # underlying -> (rate, divide
 @dataclass
 class DailyRecorder:
     """At each session close: compute every underlying's record, fold it into the book, store
-    it. A store failure is logged and counted, never raised into the engine."""
+    it. A store failure is logged and counted, never raised into the engine. Hook
+    `on_session_close` to the engine and `before_reset` to `MarketState.before_reset`."""
 
     market: MarketState
     book: DailyBook
@@ -365,8 +366,21 @@ class DailyRecorder:
     rates: RateSource
     failures: int = 0
     recorded: list[SessionRecord] = field(default_factory=list)
+    _closed: Session | None = None
 
     def on_session_close(self, session: Session) -> list[SessionRecord]:
+        """Record `session` now, and again when its totals are reset (`before_reset`)."""
+        self._closed = session
+        return self._record(session)
+
+    def before_reset(self) -> list[SessionRecord]:
+        """Record the closed session once more with its final totals: the engine handles
+        the close at the first event stamped at it, before that event's prints (the last
+        minute's bar) are counted. Saving a day again replaces it, never adds to it."""
+        session, self._closed = self._closed, None
+        return [] if session is None else self._record(session)
+
+    def _record(self, session: Session) -> list[SessionRecord]:
         records = []
         for und in option_underlyings(self.market):
             rate, dividend_yield = self.rates(und)

@@ -12,6 +12,7 @@ NBBO. Quotes, the hot path, pay for neither. `daily` is the stored daily history
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,9 @@ class MarketState:
     flow: FlowTracker | None = None
     calendar: ExchangeCalendar | None = None
     daily: DailyBook | None = None
+    #: Called just before `reset_session` forgets the session's totals: the last chance to
+    #: read them complete (prints stamped at the close arrive after the close is handled).
+    before_reset: list[Callable[[], object]] = field(default_factory=list)
 
     def on_quote(self, quote: Quote) -> None:
         self.quotes[quote.symbol] = quote
@@ -86,6 +90,8 @@ class MarketState:
 
     def reset_session(self) -> None:
         """Forget session totals at a new session; quotes and bars stay for continuity."""
+        for listener in self.before_reset:
+            listener()
         self.activity.clear()
         if self.flow is not None:
             self.flow.reset_session()
