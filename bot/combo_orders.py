@@ -194,11 +194,9 @@ class ComboOrders:
         try:
             venue.submit_multileg(combo.spec)
         except OrderRejected as exc:
-            self._set_status(combo, OrderStatus.REJECTED, str(exc), self.om.clock.now())
+            self._apply(combo, OrderStatus.REJECTED, str(exc), self.om.clock.now())
         except BrokerError as exc:  # the venue may have it: find it by client id, never resend
-            self._set_status(
-                combo, OrderStatus.PENDING_RECONCILIATION, str(exc), self.om.clock.now()
-            )
+            self._apply(combo, OrderStatus.PENDING_RECONCILIATION, str(exc), self.om.clock.now())
 
     def cancel(self, client_order_id: str) -> bool:
         """Cancel the combo `client_order_id` names (its own id or a leg's); False when it
@@ -269,11 +267,22 @@ class ComboOrders:
             return
         if update.status in (OrderStatus.FILLED, OrderStatus.PARTIALLY_FILLED):
             return  # the legs' fills carry the fill status (a venue may say it first)
+        self._apply(combo, update.status, update.reason, update.ts, update.broker_order_id)
+
+    def _apply(
+        self,
+        combo: ComboOrder,
+        status: OrderStatus,
+        reason: str,
+        ts: datetime,
+        broker_order_id: str | None = None,
+    ) -> None:
+        """A status of the whole combo: every leg moves with it, then the parent."""
         for order in combo.legs:
-            if update.broker_order_id and not order.broker_order_id:
-                order.broker_order_id = update.broker_order_id
-            self.om._apply_status(order, update.status, update.reason, update.ts)
-        self._set_status(combo, update.status, update.reason, update.ts)
+            if broker_order_id and not order.broker_order_id:
+                order.broker_order_id = broker_order_id
+            self.om._apply_status(order, status, reason, ts)
+        self._set_status(combo, status, reason, ts)
 
     def _leg_fill(self, combo: ComboOrder, update: OrderUpdate) -> None:
         fill = update.fill

@@ -177,12 +177,16 @@ class AlpacaBroker:
         self._submits[req.client_order_id] = self._spawn(
             self._submit(req.client_order_id, vendor, req.underlying))
 
-    async def submit_multileg(self, order: MultiLegOrder) -> None:
+    def submit_multileg(self, order: MultiLegOrder) -> None:
         """Send a 2–4 leg option order atomically (Alpaca `mleg`); outcome via the listener.
 
-        Callers must have risk-checked it: this is the venue side only.
+        Never blocks, like `submit`: the order manager has risk-checked and stored it. Fills
+        come back per leg (see `_remember_legs`).
         """
-        vendor = amap.multileg_request(order)
+        try:
+            vendor = amap.multileg_request(order)
+        except ValueError as exc:  # alpaca-py's own validation: never sent
+            raise OrderRejected(f"alpaca refused the combo shape: {exc}") from exc
         self._submits[order.client_order_id] = self._spawn(
             self._submit(order.client_order_id, vendor, order.underlying))
 
@@ -205,6 +209,7 @@ class AlpacaBroker:
             await self._resolve_unknown(cid)
         else:
             self._remember(cid, str(placed.id))
+            self._remember_legs(placed)
             status = amap.order_status(placed.status)
             if not status.is_terminal or status is OrderStatus.FILLED:
                 status = OrderStatus.ACCEPTED  # fills arrive with their executions
@@ -292,6 +297,7 @@ class AlpacaBroker:
         while vendor.replaced_by is not None and hops < 20:  # follow amendments to the live one
             vendor = await self._call(self.trading.get_order_by_id, str(vendor.replaced_by))
             hops += 1
+        self._remember_legs(vendor)
         return self._translate(vendor)
 
     async def fetch_fills(self, since: datetime | None = None) -> list[Fill]:
@@ -303,6 +309,8 @@ class AlpacaBroker:
             page = await self._call(self.trading.get, "/account/activities/FILL", dict(params))
             if not page:
                 return fills
+            if any(str(a["order_id"]) not in self._client_ids for a in page):
+                await self._learn_legs(since)  # a combo's leg fills name the leg's order
             for activity in page:
                 cid = await self._client_id(str(activity["order_id"]))
                 fills.append(self._fills.canonical(amap.fill_from_activity(activity, cid),
@@ -322,12 +330,20 @@ class AlpacaBroker:
         if update.order.replaced_by is None:  # a replaced order is no longer the live one
             self._remember(amap.base_client_id(update.order.client_order_id),
                            str(update.order.id))
+        if update.order.legs:
+            self._remember_legs(update.order)
         translated = amap.order_update(update)
         if translated is not None and translated.fill is not None:
             translated = replace(translated,
                                  fill=self._fills.canonical(translated.fill, "stream"))
         if translated is not None:
             self._emit(translated)
+            if update.order.legs and translated.status in (OrderStatus.FILLED,
+                                                           OrderStatus.PARTIALLY_FILLED):
+                # An mleg fill event names no leg execution: read the legs' FILL activities
+                # (the same execution ids), which the order manager books per leg.
+                self._spawn(self._catch_up([translated.client_order_id],
+                                           reason="combo leg fills"))
 
     def _stream_connected(self) -> None:
         self._connections += 1
@@ -409,6 +425,20 @@ class AlpacaBroker:
             vendor: VOrder = await self._call(self.trading.get_order_by_id, broker_id)
             self._client_ids[broker_id] = amap.base_client_id(vendor.client_order_id)
         return self._client_ids[broker_id]
+
+    def _remember_legs(self, vendor: VOrder) -> None:
+        """A combo's legs are orders of their own at Alpaca, with ids and client ids Alpaca
+        made up; their fills name the leg. Map each leg to the combo's client order id."""
+        cid = amap.base_client_id(vendor.client_order_id)
+        for leg in vendor.legs or []:
+            self._client_ids[str(leg.id)] = cid
+
+    async def _learn_legs(self, since: datetime) -> None:
+        """After a restart: recent combos' legs, so their fill activities map to our ids."""
+        req = GetOrdersRequest(status=QueryOrderStatus.ALL, limit=500, nested=True,
+                               after=since)
+        for vendor in await self._call(self.trading.get_orders, req):
+            self._remember_legs(vendor)
 
     def _remember(self, cid: str, broker_id: str) -> None:
         self._broker_ids[cid] = broker_id

@@ -155,19 +155,23 @@ class IbkrBroker:
         self._spawn(self._place(req.client_order_id, [req.symbol],
                                 lambda contracts: (contracts[0], ib_order)))
 
-    async def submit_multileg(self, order: MultiLegOrder) -> None:
+    def submit_multileg(self, order: MultiLegOrder) -> None:
         """Send a 2–4 leg option order as one IB combo (BAG); outcome via the listener.
 
-        Callers must have risk-checked it: this is the venue side only.
+        Never blocks, like `submit`: the order manager has risk-checked and stored it. IB
+        reports an execution per leg (the leg's contract, our `orderRef`), booked per leg.
         """
-        if not self.ib.isConnected() or self.in_planned_downtime():
+        if self.in_planned_downtime():
+            raise OrderRejected("ibkr: inside IB's nightly restart window; combo not sent")
+        if not self.ib.isConnected():
             raise OrderRejected("ibkr: not connected; combo not sent")
 
         def build(contracts: list[Contract]) -> tuple[Contract, Any]:
             return imap.combo(order, [c.conId for c in contracts], self.account)
 
         self._quantities[order.client_order_id] = order.quantity
-        await self._place(order.client_order_id, [leg.symbol for leg in order.legs], build)
+        self._spawn(self._place(order.client_order_id, [leg.symbol for leg in order.legs],
+                                build))
 
     async def _place(self, cid: str, symbols: list[str],
                      build: Callable[[list[Contract]], tuple[Contract, Any]]) -> None:

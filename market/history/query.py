@@ -100,9 +100,9 @@ class HistoryQuery:
         scan = pl.scan_parquet(files, hive_partitioning=True)
         if not adjusted:
             return scan.filter(pl.col("symbol") == sym.occ).collect().to_arrow()
-        # same root, expiry and right; any strike (the strike changes at a whole split)
-        series = scan.filter(pl.col("symbol").str.starts_with(sym.occ[:-8])).collect().to_arrow()
-        table = SplitAdjuster.from_store(self.store, und, basis=last).options(series)
+        adjuster = SplitAdjuster.from_store(self.store, und, basis=last)
+        series = scan.filter(_may_become(sym, adjuster)).collect().to_arrow()
+        table = adjuster.options(series)
         return table.filter(pc.equal(table.column("symbol"), sym.occ))
 
     def stock_bars(self, symbol: str, start: date | None = None, end: date | None = None,
@@ -151,3 +151,17 @@ class HistoryQuery:
     def lazy(self, dataset: str) -> pl.LazyFrame:
         """The whole dataset as a Polars lazy frame (Hive columns `date`, `underlying`)."""
         return pl.scan_parquet(self.store.glob(dataset), hive_partitioning=True)
+
+
+def _may_become(sym: OptionSymbol, adjuster: SplitAdjuster) -> pl.Expr:
+    """Stored rows that can adjust into `sym`: same root, expiry and right, and a strike near
+    `sym`'s times the whole split ratios still pending on the row's date (OCC's cent rounding
+    makes it near, not equal). Narrows a year's read to the few series the exact test needs."""
+    pending = pl.lit(1.0)
+    whole = [s for s in adjuster.splits if s.whole]
+    for split in whole:
+        pending = (pl.when(pl.col("date") < split.execution_date)
+                   .then(pending * round(split.ratio)).otherwise(pending))
+    tolerance = 0.01 * max(1, len(whole))
+    return (pl.col("symbol").str.starts_with(sym.occ[:-8])
+            & ((pl.col("strike") - sym.strike * pending).abs() <= tolerance * pending))

@@ -247,7 +247,7 @@ async def test_multileg_order_is_sent_atomically(venue, fake) -> None:
     legs = (Leg("AAPL250620C00100000", Side.BUY), Leg("AAPL250620C00110000", Side.SELL))
     updates: list = []
     bot.orders.broker.set_listener(updates.append)
-    await broker.submit_multileg(MultiLegOrder("tf-mleg-1", legs, 1, limit_price=0.8))
+    broker.submit_multileg(MultiLegOrder("tf-mleg-1", legs, 1, limit_price=0.8))
     await until(lambda: any(u.status is OrderStatus.ACCEPTED for u in updates))
     body = fake.submitted_bodies[-1]
     assert body["order_class"] == "mleg" and body["client_order_id"] == "tf-mleg-1"

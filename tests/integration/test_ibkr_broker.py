@@ -203,7 +203,7 @@ async def test_combo_goes_out_as_one_bag_order(venue, fake) -> None:
     updates: list = []
     broker.set_listener(updates.append)
     legs = (Leg(OPTION, Side.BUY), Leg(OTHER, Side.SELL))
-    await broker.submit_multileg(MultiLegOrder("tf-combo-1", legs, 2, limit_price=0.45))
+    broker.submit_multileg(MultiLegOrder("tf-combo-1", legs, 2, limit_price=0.45))
     await until(lambda: any(u.status is OrderStatus.ACCEPTED for u in updates))
     placed = fake.by_ref("tf-combo-1")
     assert placed is not None and placed.contract.sec_type == "BAG"

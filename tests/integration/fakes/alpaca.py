@@ -145,6 +145,39 @@ class FakeAlpaca:
                                "timestamp": ts, "price": str(price), "qty": str(qty),
                                "position_qty": str(new), "execution_id": exec_id})
 
+    async def fill_combo(self, order: dict[str, Any], qty: int,
+                         prices: dict[str, float]) -> None:
+        """Execute `qty` combos of an mleg order: every leg at once, one FILL activity per
+        leg (naming the leg's own order id), then one fill event for the combo."""
+        ts = _now()
+        net = 0.0
+        for leg in order["legs"]:
+            contracts = qty * int(float(leg["ratio_qty"]))
+            price = prices[leg["symbol"]]
+            filled = float(leg["filled_qty"]) + contracts
+            leg.update(filled_qty=str(int(filled)), filled_avg_price=str(price),
+                       status="filled" if filled >= float(leg["qty"]) else "partially_filled")
+            sign = 1 if leg["side"] == "buy" else -1
+            held, cost = self.positions.get(leg["symbol"], (0, 0.0))
+            self.positions[leg["symbol"]] = (held + sign * contracts,
+                                             price if held == 0 else cost)
+            self.options_buying_power -= sign * price * contracts * 100
+            net += sign * float(leg["ratio_qty"]) * price
+            self.activities.append({
+                "id": f"{datetime.now(UTC):%Y%m%d%H%M%S%f}"[:17]
+                      + f"::{uuid.UUID(int=next(self._exec_seq))}",
+                "activity_type": "FILL", "transaction_time": ts, "type": "fill",
+                "price": str(price), "qty": str(contracts), "side": leg["side"],
+                "symbol": leg["symbol"], "leaves_qty": "0", "order_id": leg["id"],
+                "cum_qty": str(int(filled)), "order_status": leg["status"]})
+        filled = float(order["filled_qty"]) + qty
+        done = filled >= float(order["qty"])
+        order.update(filled_qty=str(int(filled)), filled_avg_price=f"{net:.4f}",
+                     status="filled" if done else "partially_filled", updated_at=ts,
+                     filled_at=ts if done else None)
+        await self._broadcast({"event": "fill" if done else "partial_fill", "order": order,
+                               "timestamp": ts, "price": f"{net:.4f}", "qty": str(qty)})
+
     def _create(self, body: dict[str, Any]) -> dict[str, Any]:
         order = copy.deepcopy(fixture("POST_v2_orders_option"))
         ts = _now()
@@ -160,7 +193,9 @@ class FakeAlpaca:
             order.update(symbol="", side="", asset_class="", asset_id="", legs=[
                 {**copy.deepcopy(order), "id": str(uuid.uuid4()), "symbol": leg["symbol"],
                  "side": leg["side"], "ratio_qty": str(leg["ratio_qty"]), "legs": None,
-                 "asset_class": "us_option", "asset_id": str(uuid.uuid4())}
+                 "asset_class": "us_option", "asset_id": str(uuid.uuid4()),
+                 "client_order_id": str(uuid.uuid4()),  # Alpaca names legs itself
+                 "qty": str(int(float(body["qty"]) * float(leg["ratio_qty"])))}
                 for leg in body["legs"]])
         self.orders[order["id"]] = order
         return order

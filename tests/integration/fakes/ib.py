@@ -148,6 +148,34 @@ class FakeTws:
                                 "1.7976931348623157E308", ""])
         await asyncio.sleep(0)
 
+    async def fill_combo(self, order: FakeOrder, qty: float, prices: dict[int, float]) -> None:
+        """Execute `qty` combos of a BAG order: one execution per leg (the leg's contract,
+        the combo's orderRef), as TWS reports them, each with its commission report."""
+        order.filled += qty
+        order.status = "Filled" if order.filled >= order.quantity else "Submitted"
+        messages: list[list[str]] = []
+        for con_id, ratio, action in order.combo:
+            contract = next(c for c in self.contracts.values() if c.con_id == con_id)
+            side = action if order.action == "BUY" else ("SELL" if action == "BUY" else "BUY")
+            leg = FakeOrder(order.order_id, order.perm_id, contract, side, qty * ratio, "LMT",
+                            0.0, order.tif, order.order_ref, order.client_id,
+                            filled=qty * ratio, avg_price=prices[con_id])
+            exec_id = f"0000e0d5.{next(self._exec):08x}.01.01"
+            self.executions.append((leg, exec_id, qty * ratio, prices[con_id],
+                                    "20250602  15:00:01"))
+            sign = 1 if side == "BUY" else -1
+            held, cost = self.positions.get(con_id, (contract, 0.0, 0.0))[1:]
+            self.positions[con_id] = (contract, held + sign * qty * ratio,
+                                      prices[con_id] * 100 if held == 0 else cost)
+            messages += [self._exec_msg("-1", leg, exec_id, qty * ratio, prices[con_id]),
+                         ["59", "1", exec_id, "0.65", "USD", "1.7976931348623157E308",
+                          "1.7976931348623157E308", ""]]
+        for writer in list(self._writers):
+            for message in messages:
+                self._send(writer, message)
+            self._send(writer, self._status_msg(order))
+        await asyncio.sleep(0)
+
     # -- wire -----------------------------------------------------------------------------
     @staticmethod
     def _send(writer: asyncio.StreamWriter, fields: list[str]) -> None:
