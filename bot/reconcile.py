@@ -17,6 +17,7 @@ from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
 from bot.store.store import Store
 from brokers.base import Broker, BrokerError
+from brokers.fill_match import twin_of
 from brokers.orders import Fill, Order, OrderRequest, OrderStatus, OrderUpdate, Side
 
 log = logging.getLogger(__name__)
@@ -70,8 +71,19 @@ async def reconcile(store: Store, broker: Broker, orders: OrderManager,
                     portfolio: Portfolio) -> ReconcileReport:
     report = ReconcileReport()
     known_fills = store.fill_ids()
-    for fill in await broker.fetch_fills():
-        if fill.fill_id in known_fills:
+    theirs = await broker.fetch_fills()
+    unknown = [f for f in theirs if f.fill_id not in known_fills]
+    # A fill we recorded under another id (Alpaca's stream vs its activities, decision 0251):
+    # recognised by order, side, size, price and time, one to one, so it is never counted twice.
+    their_ids = {f.fill_id for f in theirs}
+    unclaimed = ([] if not unknown else
+                 [f for f in store.load_fills() if f.fill_id not in their_ids])
+    for fill in unknown:
+        twin = twin_of(fill, unclaimed)
+        if twin is not None:
+            unclaimed.remove(twin)
+            log.info("fill %s is %s already recorded under another id", fill.fill_id,
+                     twin.fill_id)
             continue
         order = orders.orders.get(fill.client_order_id)
         status = OrderStatus.PARTIALLY_FILLED

@@ -53,6 +53,7 @@ class FakeAlpaca:
     fill_price: float | None = None  # None: fill at the limit (market orders at 1.00)
     stall_seconds: float = 30.0
     accept_streams: bool = True
+    activity_ids_match: bool = True  # False: a FILL activity's id names no execution id
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
     activities: list[dict[str, Any]] = field(default_factory=list)
     positions: dict[str, tuple[int, float]] = field(default_factory=dict)
@@ -61,6 +62,7 @@ class FakeAlpaca:
     faults: list[Fault] = field(default_factory=list)
     streams: list[web.WebSocketResponse] = field(default_factory=list)
     stream_connections: int = 0
+    stream_refusals: int = 0
     port: int = 0
 
     def __post_init__(self) -> None:
@@ -135,7 +137,8 @@ class FakeAlpaca:
         self.positions[order["symbol"]] = (new, new_cost)
         self.options_buying_power -= sign * price * qty * 100
         self.activities.append({
-            "id": f"{datetime.now(UTC):%Y%m%d%H%M%S%f}"[:17] + f"::{exec_id}",
+            "id": f"{datetime.now(UTC):%Y%m%d%H%M%S%f}"[:17]
+                  + f"::{exec_id if self.activity_ids_match else uuid.uuid4()}",
             "activity_type": "FILL", "transaction_time": ts,
             "type": "fill" if done else "partial_fill", "price": str(price), "qty": str(qty),
             "side": order["side"], "symbol": order["symbol"],
@@ -376,6 +379,7 @@ class FakeAlpaca:
     # -- websockets -----------------------------------------------------------------------
     async def _trade_stream(self, request: web.Request) -> web.StreamResponse:
         if not self.accept_streams:
+            self.stream_refusals += 1
             return web.Response(status=503, text="stream unavailable")
         ws = web.WebSocketResponse()
         await ws.prepare(request)

@@ -81,6 +81,7 @@ class FakeTws:
     placed: list[list[str]] = field(default_factory=list)
     market_data_requests: list[int] = field(default_factory=list)
     connections: int = 0
+    refusals: int = 0  # connections turned away while accept_connections is off
     port: int = 0
     account: str = ACCOUNT
     market_data_type: int = 0
@@ -189,6 +190,7 @@ class FakeTws:
 
     async def _session(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not self.accept_connections:
+            self.refusals += 1
             writer.close()
             return
         try:
