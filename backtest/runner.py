@@ -64,9 +64,12 @@ class BacktestResult:
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The same settings with books in memory and no HTTP: a backtest touches no files."""
+    """The same settings with books in memory and no HTTP: a backtest touches no files. Its
+    store is thrown away at the end, so it commits once per session, not per write (the
+    statements and the lifecycle are the live ones; decision 0225)."""
     return settings.model_copy(update={
-        "store": settings.store.model_copy(update={"url": "sqlite:///:memory:"}),
+        "store": settings.store.model_copy(update={"url": "sqlite:///:memory:",
+                                                   "durability": "at_flush"}),
         "paper": settings.paper.model_copy(update={"ledger_path": ":memory:"}),
         "http": settings.http.model_copy(update={"enabled": False}),
     })
@@ -147,6 +150,13 @@ def _collect(bot: Bot, data: BacktestData, stamps: list[datetime], equity: list[
     signals = store.load_signals(limit=1_000_000_000)
     confidence = {s["client_order_id"]: float(s["confidence"]) for s in signals
                   if s["client_order_id"]}
+    for order_id, order in orders.items():  # a price step inherits its signal's confidence
+        step, hops = order, 0
+        while step.client_order_id not in confidence and step.request.replaces in orders \
+                and hops < len(orders):
+            step, hops = orders[step.request.replaces], hops + 1
+        if order_id not in confidence and step.client_order_id in confidence:
+            confidence[order_id] = confidence[step.client_order_id]
     fills = store.load_fills()
     trades, still_open = round_trips(fills, orders, confidence)
     index = pd.DatetimeIndex(stamps, tz=UTC) if stamps else pd.DatetimeIndex([], tz=UTC)
