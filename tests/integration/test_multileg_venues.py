@@ -97,8 +97,8 @@ async def test_alpaca_combo_whose_answer_is_lost_is_found_by_client_id_never_res
     assert fake.count("POST", "/v2/orders") == 1
 
 
-async def test_alpaca_leg_fills_after_a_restart_map_to_the_combo(alpaca, tmp_path) -> None:
-    broker, bot, fake = alpaca
+async def test_alpaca_leg_fills_after_a_restart_map_to_the_combo(alpaca) -> None:
+    _broker, bot, fake = alpaca
     spec = spread(bot, quantity=1)
     bot.orders.submit_combo(spec)
     await until(lambda: fake.by_client_id(spec.client_order_id) is not None)
