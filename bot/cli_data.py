@@ -17,8 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.store.daily_history import DailyHistoryRepository
+from bot.store.store import Store
 from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import LiveClock
+from market.history.daily_seed import seed
 from market.history.derived import greeks_daily, volume_history
 from market.history.fetch import DEFAULT_DATASETS, FetchEvent, FetchReport, Status, fetch
 from market.history.importer import import_shipped
@@ -210,3 +213,40 @@ def sink_cmd(
                           _split(underlyings), days)
     kind = "hypertables" if report.hypertables else "plain tables"
     console.print(f"sank {report.candles:,} candles and {report.greeks:,} Greeks rows ({kind})")
+
+
+@data_app.command("seed-store")
+def seed_store_cmd(
+    underlyings: Underlyings = "SPY",
+    start: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD (default: all "
+                                       "stored).")] = "",
+    end: Annotated[str, typer.Option("--to", help="Last day (default: all stored).")] = "",
+    url: Annotated[str, typer.Option("--url", help="The bot's store (default: [store] url).")]
+    = "",
+    config: ConfigOpt = None, store: StoreOpt = None,
+) -> None:
+    """Fill the bot's daily IV and option-volume history (IV rank, 30-day volumes) from the
+    history store's options_day and greeks_daily."""
+    settings = _settings(config)
+    try:
+        first = date.fromisoformat(start) if start else None
+        last = date.fromisoformat(end) if end else None
+    except ValueError as exc:
+        err.print(f"[red]bad date:[/] {exc}")
+        raise typer.Exit(2) from exc
+    root = _store_root(settings, store)
+    if not root.exists():
+        err.print(f"[red]no history store at {root}[/] (tradefly data fetch / import first)")
+        raise typer.Exit(2)
+    target = url or settings.store.url
+    books = Store.open(target, settings.account_id, settings.store.sqlite_synchronous)
+    chosen = [u.upper() for u in _split(underlyings)]
+    try:
+        report = seed(HistoryStore(root), DailyHistoryRepository(books), chosen, first, last,
+                      target_days=settings.greeks.atm_iv_days)
+    finally:
+        books.close()
+    console.print(f"seeded {report.sessions} sessions of {','.join(chosen)} "
+                  f"({report.with_iv} with a closing ATM IV)")
+    for day, und, why in report.skipped:
+        err.print(f"skipped {und} {day if day != date.min else ''}: {why}")
