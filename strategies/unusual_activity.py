@@ -223,7 +223,7 @@ class UnusualActivity(Strategy):
             f"{sym} {word} flow: {len(blocks)} blocks in "
             f"{cfg.window.total_seconds() / 60:.0f}m (>= {cfg.min_blocks}); directional "
             f"premium ${net:+,.0f} (|.| >= ${cfg.min_net_premium:,.0f}); lead {lead} "
-            f"volume {ratio:.1f}x {base_text} (>= {cfg.min_volume_ratio:g}x); put/call "
+            f"volume {base_text} (>= {cfg.min_volume_ratio:g}x); put/call "
             f"{pc:.2f} vs {cfg.pc_baseline:g} (lean {lean:+.0%}, >= "
             f"{cfg.min_pc_deviation:+.0%}); {confirm_text}; trends {tf_text}; "
             f"buy {describe(contract)}; score {factors}"
@@ -245,17 +245,18 @@ class UnusualActivity(Strategy):
         ]
 
     def _volume_ratio(self, symbol: str, underlying: str, today: date) -> tuple[float, str]:
-        """The contract's session volume over its baseline, and the baseline named."""
+        """The contract's session volume over its baseline, and '12.0x open interest 200'."""
         volume = self.market.volume(symbol)
         daily = self.market.daily
         if daily is not None:
             average = float(daily.contract_volume_avg(underlying, [symbol], today)[0])
             if average > 0:  # NaN: too few sessions stored; 0: never traded in them
-                return volume / average, f"30-day average {average:,.0f}"
+                ratio = volume / average
+                return ratio, f"{ratio:.1f}x 30-day average {average:,.0f}"
         oi = self.market.open_interest.get(symbol)
         if oi is None or oi <= 0:
-            return math.nan, "open interest (unknown)"
-        return volume / oi, f"open interest {oi}"
+            return math.nan, f"{volume:,} vs open interest (unknown)"
+        return volume / oi, f"{volume / oi:.1f}x open interest {oi}"
 
 
 register("unusual_activity", UnusualActivity, UnusualActivityConfig)
