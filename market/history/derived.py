@@ -5,7 +5,8 @@
   project's vectorized solver (`market.greeks`, European BSM — the standard for history tables;
   an American contract deep in the money can therefore have no IV, reported as a reason code).
 - `volume_30d`: per contract, and for the underlying as a whole (symbol = the underlying), the
-  average daily volume over the last 30 stored sessions, a day without a print counting as 0.
+  average daily volume over the last 30 stored sessions, a day without a print counting as 0;
+  across a split each session counts its window in its own contracts (decision 0207).
 - `put_call`: daily call volume, put volume and put/call ratio per underlying.
 
 All three read `options_day` (and `stocks_day` for Greeks) from the store and write Hive
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 
 from market.calendar import ExchangeCalendar
 from market.greeks import IVReason, bsm_greeks, implied_volatility, years_to_expiries
+from market.history.splits import MissingSplits, SplitAdjuster
 from market.history.store import HistoryStore
 
 log = logging.getLogger(__name__)
@@ -96,20 +98,44 @@ def _greeks_table(options: pa.Table, spot: float, close_at: object, rate: float,
     }, schema=GREEKS_SCHEMA)
 
 
-def _daily(store: HistoryStore, und: str) -> duckdb.DuckDBPyConnection | None:
-    """A DuckDB connection with `daily` = the stored options_day rows of one underlying and
-    `covered` = its stored sessions numbered 1, 2, … (the window counts stored sessions)."""
+def _daily(store: HistoryStore, und: str) -> tuple[duckdb.DuckDBPyConnection, pa.Table] | None:
+    """A DuckDB connection with `covered` = the stored sessions of one underlying numbered
+    1, 2, … (the window counts stored sessions), and its options_day rows as read."""
     files = sorted(store.dataset_dir("options_day").glob(f"date=*/underlying={und}/*.parquet"))
     if not files:
         return None
     con = duckdb.connect()
     listed = [str(f) for f in files]
-    con.execute(f"CREATE VIEW daily AS SELECT date, symbol, \"right\", "
-                f"coalesce(volume, 0) AS volume FROM read_parquet({listed!r}, "
-                "hive_partitioning = true, union_by_name = true)")
+    rows = _arrow(con, f"SELECT date, symbol, \"right\", strike, coalesce(volume, 0) AS volume "
+                       f"FROM read_parquet({listed!r}, hive_partitioning = true, "
+                       "union_by_name = true)")
+    con.register("daily_rows", rows)
     con.execute("CREATE TABLE covered AS SELECT date, row_number() OVER (ORDER BY date) AS ci "
-                "FROM (SELECT DISTINCT date FROM daily)")
-    return con
+                "FROM (SELECT DISTINCT date FROM daily_rows)")
+    return con, rows
+
+
+def _use_daily(con: duckdb.DuckDBPyConnection, rows: pa.Table) -> None:
+    """Make `daily` the given rows, one per (date, symbol)."""
+    con.register("daily_rows", rows)
+    con.execute("CREATE OR REPLACE VIEW daily AS SELECT date, symbol, \"right\", "
+                "sum(volume) AS volume FROM daily_rows GROUP BY date, symbol, \"right\"")
+
+
+def _regimes(store: HistoryStore, und: str) -> list[tuple[date, SplitAdjuster | None]]:
+    """From which day on which adjustment holds: each session's window is counted in that
+    session's contracts (a split inside the window turns earlier volumes into today's terms,
+    as OCC turned the contracts), never in a later basis (no look-ahead)."""
+    try:
+        adjuster = SplitAdjuster.from_store(store, und)
+    except MissingSplits:
+        log.warning("volume_30d of %s: no splits stored, volumes across a split are not "
+                    "adjusted (fetch --datasets splits)", und)
+        return [(date.min, None)]
+    whole = [s for s in adjuster.splits if s.whole]
+    return [(date.min, None)] + [
+        (s.execution_date, SplitAdjuster(adjuster.splits, basis=s.execution_date))
+        for s in whole]
 
 
 _VOLUME_SQL = f"""
@@ -142,12 +168,14 @@ def volume_history(store: HistoryStore, underlyings: Sequence[str]) -> DerivedRe
     """Write `volume_30d` and `put_call` for every stored session of each underlying."""
     written, skipped = 0, []
     for und in (u.upper() for u in underlyings):
-        con = _daily(store, und)
-        if con is None:
+        opened = _daily(store, und)
+        if opened is None:
             skipped.append((date.min, und, "no options_day"))
             continue
+        con, rows = opened
         try:
-            volumes = _arrow(con, _VOLUME_SQL, [und])
+            volumes = _volumes(con, rows, und, _regimes(store, und))
+            _use_daily(con, rows)  # a session's own counts are never adjusted
             put_call = _arrow(con, _PUT_CALL_SQL)
         finally:
             con.close()
@@ -159,6 +187,21 @@ def volume_history(store: HistoryStore, underlyings: Sequence[str]) -> DerivedRe
                              "put_volume": puts, "put_call_ratio": ratio})
         written += _write_by_day(store, "put_call", und, put_call)
     return DerivedReport(written, skipped)
+
+
+def _volumes(con: duckdb.DuckDBPyConnection, rows: pa.Table, und: str,
+             regimes: list[tuple[date, SplitAdjuster | None]]) -> pa.Table:
+    """`_VOLUME_SQL` once per split regime, each keeping the sessions of its regime."""
+    parts = []
+    bounds = [start for start, _ in regimes[1:]] + [date.max]
+    for (start, adjuster), end in zip(regimes, bounds, strict=True):
+        _use_daily(con, rows if adjuster is None else adjuster.options(rows))
+        table = _arrow(con, _VOLUME_SQL, [und])
+        days = table.column("date")
+        keep = pc.and_(pc.greater_equal(days, pa.scalar(start, days.type)),
+                       pc.less(days, pa.scalar(end, days.type)))
+        parts.append(table.filter(keep))
+    return pa.concat_tables(parts)
 
 
 def _arrow(con: duckdb.DuckDBPyConnection, sql: str,

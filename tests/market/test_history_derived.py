@@ -12,6 +12,7 @@ from market.history.datasets import OPTIONS_DAY, STOCKS_DAY
 from market.history.derived import greeks_daily, volume_history
 from market.history.importer import import_shipped
 from market.history.ingest import store_schema
+from market.history.rest import SPLIT_SCHEMA
 from market.history.store import HistoryStore
 from tests.conftest import SHARED
 
@@ -114,6 +115,36 @@ def test_thirty_day_volume_counts_days_without_prints_as_zero(tmp_path):
     pc2 = store.read("put_call", d2, "SPY").to_pylist()[0]
     assert pc2["call_volume"] == 0
     assert pc2["put_call_ratio"] is None
+
+
+def test_thirty_day_volume_counts_pre_split_contracts_in_todays_terms(tmp_path):
+    """A 7:1 split between two sessions: the 700 call became seven 100 calls (OCC), so the
+    100 call's window on day 2 counts day 1's 10 contracts as 70; day 1 stays in its terms."""
+    store = HistoryStore(tmp_path)
+    d1, d2 = date(2024, 8, 15), date(2024, 8, 16)
+    store.write_table(day_bars(d1, [("XYZ240920C00700000", "C", 700.0, 7.0, 10)]),
+                      "options_day", d1, "XYZ")
+    store.write_table(day_bars(d2, [("XYZ240920C00100000", "C", 100.0, 1.0, 140)]),
+                      "options_day", d2, "XYZ")
+    store.write_table(pa.table({
+        "execution_date": [d2], "split_from": [1.0], "split_to": [7.0],
+        "adjustment_type": ["forward_split"], "historical_adjustment_factor": [1 / 7]},
+        schema=SPLIT_SCHEMA), "splits", None, "XYZ")
+
+    volume_history(store, ["XYZ"])
+
+    def averages(day: date) -> dict[str, float]:
+        table = store.read("volume_30d", day, "XYZ")
+        assert table is not None
+        return {r["symbol"]: r["avg_volume_30d"] for r in table.to_pylist()}
+
+    day1, day2 = averages(d1), averages(d2)
+    assert day1 == {"XYZ240920C00700000": 10.0, "XYZ": 10.0}
+    assert day2["XYZ240920C00100000"] == pytest.approx((10 * 7 + 140) / 2)  # not 140 / 2
+    assert day2["XYZ"] == pytest.approx((70 + 140) / 2)
+    assert "XYZ240920C00700000" not in day2
+    put_call = store.read("put_call", d1, "XYZ").to_pylist()[0]
+    assert put_call["call_volume"] == 10  # a session's own counts stay as traded
 
 
 def test_derived_history_from_the_shipped_real_chains(tmp_path):
