@@ -20,11 +20,11 @@ VERTICAL = (Leg(LOW, Side.BUY), Leg(HIGH, Side.SELL))
 
 
 def combo_bot(tmp_path: Path | None = None, clock: SimClock | None = None,
-              **overrides: Any) -> Bot:
+              run_tag: str | None = "combo", **overrides: Any) -> Bot:
     risk = {"liquidity": {"min_volume": 0, "min_open_interest": 0}, **overrides.pop("risk", {})}
     settings = make_settings(tmp_path, strategies={}, risk=risk,
                              orders={"flatten_before_close_minutes": 0}, **overrides)
-    return build_bot(settings, clock or SimClock(T0), run_tag="combo")
+    return build_bot(settings, clock or SimClock(T0), run_tag=run_tag)
 
 
 def quotes(bot: Bot, low: tuple[float, float], high: tuple[float, float],
