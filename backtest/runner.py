@@ -64,9 +64,12 @@ class BacktestResult:
 
 
 def backtest_settings(settings: Settings) -> Settings:
-    """The same settings with books in memory and no HTTP: a backtest touches no files."""
+    """The same settings with books in memory and no HTTP: a backtest touches no files. Its
+    store is thrown away at the end, so it commits once per session, not per write (the
+    statements and the lifecycle are the live ones; decision 0225)."""
     return settings.model_copy(update={
-        "store": settings.store.model_copy(update={"url": "sqlite:///:memory:"}),
+        "store": settings.store.model_copy(update={"url": "sqlite:///:memory:",
+                                                   "durability": "at_flush"}),
         "paper": settings.paper.model_copy(update={"ledger_path": ":memory:"}),
         "http": settings.http.model_copy(update={"enabled": False}),
     })

@@ -93,6 +93,10 @@ class StoreConfig(Section):
     sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
         "NORMAL", description="NORMAL survives a process crash (kill -9); FULL also a power "
         "loss, at about a millisecond per write.")
+    durability: Literal["each_write", "at_flush"] = Field(
+        "each_write", description="each_write (live, paper): every order-path write commits "
+        "before the order goes on; at_flush: commits only at each session close, for a "
+        "throwaway store (backtests use it; a crash loses the uncommitted session).")
 
 
 class OrdersConfig(Section):

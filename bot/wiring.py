@@ -19,7 +19,7 @@ from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio
 from bot.store.daily_history import DailyHistoryRepository
-from bot.store.store import Store
+from bot.store.store import Durability, Store
 from bot.trading_control import TradingControl
 from brokers.base import Broker, MarketAware
 from brokers.paper import PaperBroker
@@ -77,7 +77,8 @@ def build_bot(settings: Settings, clock: Clock, *, broker: Broker | None = None,
               calendar: ExchangeCalendar | None = None) -> Bot:
     """Assemble every component; nothing here touches the network."""
     store = store or Store.open(settings.store.url, settings.account_id,
-                                settings.store.sqlite_synchronous)
+                                settings.store.sqlite_synchronous,
+                                Durability(settings.store.durability))
     broker = broker or build_broker(settings, clock)
     bus = EventBus()
     metrics = Metrics()

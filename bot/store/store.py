@@ -4,24 +4,43 @@ Order-path writes (an order before it is sent, each status change, each fill wit
 commit immediately, each in one transaction: after a crash the books say exactly what had
 happened. Signals and risk decisions are history, not recovery state; they commit with the next
 order-path write or on `flush()`.
+
+The durability is a policy given at open (`Durability`): EACH_WRITE (the default, the live one)
+commits every order-path write; AT_FLUSH commits only on `flush()` (the engine flushes at each
+session close), for a throwaway store such as a backtest's, where a crash loses nothing worth
+keeping. The statements, their order and their atomic groups are the same under both.
+The order-path statements run pre-compiled on the DB-API cursor (`bot/store/prepared.py`).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import Connection, bindparam, create_engine, event, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    Connection,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect, Engine
 
 from bot.store import schema as t
+from bot.store.prepared import Prepared
 from brokers.orders import (
     Fill,
     Intent,
@@ -40,6 +59,13 @@ class StoreError(RuntimeError):
     """The store could not write: new entries must stop until it can."""
 
 
+class Durability(Enum):
+    """When order-path writes commit (see the module docstring)."""
+
+    EACH_WRITE = "each_write"
+    AT_FLUSH = "at_flush"
+
+
 @dataclass(slots=True)
 class StoredPosition:
     symbol: str
@@ -55,6 +81,7 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, future=True)
     if engine.dialect.name == "sqlite":
+
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
@@ -62,6 +89,7 @@ def make_engine(url: str, sqlite_synchronous: str = "NORMAL") -> Engine:
             cur.execute(f"PRAGMA synchronous={sqlite_synchronous}")
             cur.execute("PRAGMA busy_timeout=5000")
             cur.close()
+
     return engine
 
 
@@ -75,16 +103,29 @@ def migrate(engine: Engine) -> None:
 
 
 class Store:
-    def __init__(self, engine: Engine, account: str) -> None:
+    def __init__(
+        self, engine: Engine, account: str, durability: Durability = Durability.EACH_WRITE
+    ) -> None:
         self.engine = engine
         self.account = account
+        self.durability = durability
+        self._commit_each = durability is Durability.EACH_WRITE
         self._conn: Connection = engine.connect()
+        self._sql = _Statements(engine.dialect)
+        self._raw: Any = None
+        self._cur: Any = None
 
     @classmethod
-    def open(cls, url: str, account: str, sqlite_synchronous: str = "NORMAL") -> Store:
+    def open(
+        cls,
+        url: str,
+        account: str,
+        sqlite_synchronous: str = "NORMAL",
+        durability: Durability = Durability.EACH_WRITE,
+    ) -> Store:
         engine = make_engine(url, sqlite_synchronous)
         migrate(engine)
-        return cls(engine, account)
+        return cls(engine, account, durability)
 
     def close(self) -> None:
         self._commit()
@@ -94,15 +135,32 @@ class Store:
     # -- transactions ---------------------------------------------------------------------
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
+        """One atomic group of writes, committed at its end (EACH_WRITE) or at the next
+        `flush()` (AT_FLUSH). A failure rolls back what is not committed."""
         try:
             if not self._conn.in_transaction():
                 self._conn.begin()
             yield self._conn
-            self._conn.commit()
+            if self._commit_each:
+                self._conn.commit()
         except Exception as exc:
             if self._conn.in_transaction():
                 self._conn.rollback()
             raise StoreError(f"store write failed: {exc}") from exc
+
+    def _run(self, statement: Prepared, values: Mapping[str, Any]) -> Any:
+        """Execute a prepared statement on the connection's DB-API cursor (inside the
+        SQLAlchemy transaction, which therefore commits or rolls it back)."""
+        raw = self._conn.connection.dbapi_connection
+        if raw is not self._raw:  # first use, or SQLAlchemy reconnected
+            self._raw, self._cur = raw, raw.cursor() if raw is not None else None
+        self._cur.execute(statement.sql, statement.params(values))
+        return self._cur
+
+    def _buffer(self) -> None:
+        """History rows ride in the open transaction and commit with the next write."""
+        if not self._conn.in_transaction():
+            self._conn.begin()
 
     def _commit(self) -> None:
         if self._conn.in_transaction():
@@ -118,75 +176,116 @@ class Store:
     # -- orders ---------------------------------------------------------------------------
     def insert_order(self, order: Order, risk_rule: str | None = None) -> None:
         r = order.request
-        with self._tx() as c:
-            c.execute(_INSERT_ORDER, {
-                "client_order_id": r.client_order_id, "account": self.account,
-                "symbol": r.symbol, "underlying": r.underlying, "side": r.side.value,
-                "quantity": r.quantity, "order_type": r.order_type.value,
-                "limit_price": r.limit_price, "intent": r.intent.value,
-                "time_in_force": r.time_in_force.value, "strategy": r.strategy,
-                "reason": r.reason, "parent_id": r.parent_id, "status": order.status.value,
-                "status_reason": order.status_reason, "filled_quantity": order.filled_quantity,
-                "average_fill_price": order.average_fill_price,
-                "broker_order_id": order.broker_order_id, "risk_rule": risk_rule,
-                "replaces": r.replaces, "nbbo_bid": order.nbbo_bid, "nbbo_ask": order.nbbo_ask,
-                "created_at": order.created_at, "updated_at": order.updated_at})
+        with self._tx():
+            self._run(
+                self._sql.insert_order,
+                {
+                    "client_order_id": r.client_order_id,
+                    "account": self.account,
+                    "symbol": r.symbol,
+                    "underlying": r.underlying,
+                    "side": r.side.value,
+                    "quantity": r.quantity,
+                    "order_type": r.order_type.value,
+                    "limit_price": r.limit_price,
+                    "intent": r.intent.value,
+                    "time_in_force": r.time_in_force.value,
+                    "strategy": r.strategy,
+                    "reason": r.reason,
+                    "parent_id": r.parent_id,
+                    "status": order.status.value,
+                    "status_reason": order.status_reason,
+                    "filled_quantity": order.filled_quantity,
+                    "average_fill_price": order.average_fill_price,
+                    "broker_order_id": order.broker_order_id,
+                    "risk_rule": risk_rule,
+                    "replaces": r.replaces,
+                    "nbbo_bid": order.nbbo_bid,
+                    "nbbo_ask": order.nbbo_ask,
+                    "created_at": order.created_at,
+                    "updated_at": order.updated_at,
+                },
+            )
 
     def update_order(self, order: Order) -> None:
-        with self._tx() as c:
-            c.execute(_UPDATE_ORDER, _order_state(order))
+        with self._tx():
+            self._run(self._sql.update_order, _order_state(order))
 
-    def record_fill(self, fill: Fill, order: Order | None, position: StoredPosition,
-                    nbbo: tuple[float, float] | None = None) -> bool:
+    def record_fill(
+        self,
+        fill: Fill,
+        order: Order | None,
+        position: StoredPosition,
+        nbbo: tuple[float, float] | None = None,
+    ) -> bool:
         """Store a fill, its order's new state and the position it produced, atomically.
         Returns False (and changes nothing) if this fill id is already recorded. `nbbo` is the
         market at the fill, kept to measure what the liquidity cost."""
-        with self._tx() as c:
-            seen = c.execute(select(t.fills.c.fill_id).where(
-                t.fills.c.fill_id == fill.fill_id)).first()
-            if seen is not None:
+        sql = self._sql
+        with self._tx():
+            # ON CONFLICT DO NOTHING: a fill id already recorded inserts no row.
+            inserted = self._run(
+                sql.insert_fill,
+                {
+                    "fill_id": fill.fill_id,
+                    "account": self.account,
+                    "client_order_id": fill.client_order_id,
+                    "symbol": fill.symbol,
+                    "underlying": fill.underlying,
+                    "side": fill.side.value,
+                    "quantity": fill.quantity,
+                    "price": fill.price,
+                    "commission": fill.commission,
+                    "ts": fill.ts,
+                    "nbbo_bid": nbbo[0] if nbbo else None,
+                    "nbbo_ask": nbbo[1] if nbbo else None,
+                    "strategy": order.request.strategy if order is not None else None,
+                },
+            ).rowcount
+            if inserted == 0:
                 return False
-            c.execute(_INSERT_FILL, {
-                "fill_id": fill.fill_id, "account": self.account,
-                "client_order_id": fill.client_order_id, "symbol": fill.symbol,
-                "underlying": fill.underlying, "side": fill.side.value,
-                "quantity": fill.quantity, "price": fill.price, "commission": fill.commission,
-                "ts": fill.ts, "nbbo_bid": nbbo[0] if nbbo else None,
-                "nbbo_ask": nbbo[1] if nbbo else None,
-                "strategy": order.request.strategy if order is not None else None})
             if order is not None:
-                c.execute(_UPDATE_ORDER, _order_state(order))
-            self._upsert_position(c, position, fill.ts)
+                self._run(sql.update_order, _order_state(order))
+            self._upsert_position(position, fill.ts)
         return True
 
     def record_markout(self, fill_id: str, minutes: int, mid: float) -> None:
         """The mid `minutes` after a fill (1 or 5): how the market moved against or for us."""
-        column = {1: t.fills.c.mid_after_1m, 5: t.fills.c.mid_after_5m}[minutes]
-        if not self._conn.in_transaction():
-            self._conn.begin()  # buffered like signals: commits with the next order write
-        self._conn.execute(update(t.fills).where(t.fills.c.fill_id == fill_id).values(
-            {column: mid}))
+        statement = {1: self._sql.markout_1m, 5: self._sql.markout_5m}[minutes]
+        self._buffer()  # buffered like signals: commits with the next order write
+        self._run(statement, {"b_fill_id": fill_id, "b_mid": mid})
 
     def load_fill_quality(self) -> list[dict[str, Any]]:
         """Fills joined with their order's NBBO at creation: the raw input of execution
         quality reports."""
-        q = select(t.fills, t.orders.c.nbbo_bid.label("order_bid"),
-                   t.orders.c.nbbo_ask.label("order_ask"), t.orders.c.intent,
-                   t.orders.c.order_type).join(
-            t.orders, t.orders.c.client_order_id == t.fills.c.client_order_id,
-            isouter=True).where(t.fills.c.account == self.account).order_by(t.fills.c.ts)
+        q = (
+            select(
+                t.fills,
+                t.orders.c.nbbo_bid.label("order_bid"),
+                t.orders.c.nbbo_ask.label("order_ask"),
+                t.orders.c.intent,
+                t.orders.c.order_type,
+            )
+            .join(t.orders, t.orders.c.client_order_id == t.fills.c.client_order_id, isouter=True)
+            .where(t.fills.c.account == self.account)
+            .order_by(t.fills.c.ts)
+        )
         rows = self._conn.execute(q).mappings().all()
         self._commit()
         return [dict(r) for r in rows]
 
-    def _upsert_position(self, c: Connection, p: StoredPosition, ts: datetime) -> None:
-        key = (t.positions.c.account == self.account) & (t.positions.c.symbol == p.symbol)
-        values = dict(underlying=p.underlying, quantity=p.quantity,
-                      average_price=p.average_price, realized_pnl=p.realized_pnl, fees=p.fees,
-                      updated_at=ts)
-        if c.execute(update(t.positions).where(key).values(**values)).rowcount == 0:
-            c.execute(insert(t.positions).values(account=self.account, symbol=p.symbol,
-                                                 **values))
+    def _upsert_position(self, p: StoredPosition, ts: datetime) -> None:
+        values = {
+            "account": self.account,
+            "symbol": p.symbol,
+            "underlying": p.underlying,
+            "quantity": p.quantity,
+            "average_price": p.average_price,
+            "realized_pnl": p.realized_pnl,
+            "fees": p.fees,
+            "updated_at": ts,
+        }
+        self._run(self._sql.upsert_position, values)
 
     def load_orders(self, open_only: bool = False) -> list[Order]:
         q = select(t.orders).where(t.orders.c.account == self.account)
@@ -198,76 +297,172 @@ class Store:
         return [_order_from_row(dict(r)) for r in rows]
 
     def fill_ids(self) -> set[str]:
-        rows = self._conn.execute(select(t.fills.c.fill_id).where(
-            t.fills.c.account == self.account)).all()
+        rows = self._conn.execute(
+            select(t.fills.c.fill_id).where(t.fills.c.account == self.account)
+        ).all()
         self._commit()
         return {r[0] for r in rows}
 
     def load_fills(self) -> list[Fill]:
-        rows = self._conn.execute(select(t.fills).where(
-            t.fills.c.account == self.account).order_by(t.fills.c.ts)).mappings().all()
+        rows = (
+            self._conn.execute(
+                select(t.fills).where(t.fills.c.account == self.account).order_by(t.fills.c.ts)
+            )
+            .mappings()
+            .all()
+        )
         self._commit()
-        return [Fill(r["fill_id"], r["client_order_id"], r["symbol"], Side(r["side"]),
-                     r["quantity"], r["price"], r["ts"], r["commission"], r["underlying"])
-                for r in rows]
+        return [
+            Fill(
+                r["fill_id"],
+                r["client_order_id"],
+                r["symbol"],
+                Side(r["side"]),
+                r["quantity"],
+                r["price"],
+                r["ts"],
+                r["commission"],
+                r["underlying"],
+            )
+            for r in rows
+        ]
 
     def load_positions(self) -> list[StoredPosition]:
-        rows = self._conn.execute(select(t.positions).where(
-            t.positions.c.account == self.account)).mappings().all()
+        rows = (
+            self._conn.execute(select(t.positions).where(t.positions.c.account == self.account))
+            .mappings()
+            .all()
+        )
         self._commit()
-        return [StoredPosition(r["symbol"], r["underlying"], r["quantity"], r["average_price"],
-                               r["realized_pnl"], r["fees"]) for r in rows]
+        return [
+            StoredPosition(
+                r["symbol"],
+                r["underlying"],
+                r["quantity"],
+                r["average_price"],
+                r["realized_pnl"],
+                r["fees"],
+            )
+            for r in rows
+        ]
 
     # -- brackets -------------------------------------------------------------------------
-    def save_bracket(self, entry_id: str, symbol: str, target: float | None,
-                     stop: float | None, time_stop_at: datetime | None) -> None:
-        with self._tx() as c:
-            c.execute(insert(t.brackets).values(
-                entry_id=entry_id, account=self.account, symbol=symbol, target=target,
-                stop=stop, time_stop_at=time_stop_at, active=True))
+    def save_bracket(
+        self,
+        entry_id: str,
+        symbol: str,
+        target: float | None,
+        stop: float | None,
+        time_stop_at: datetime | None,
+    ) -> None:
+        with self._tx():
+            self._run(
+                self._sql.insert_bracket,
+                {
+                    "entry_id": entry_id,
+                    "account": self.account,
+                    "symbol": symbol,
+                    "target": target,
+                    "stop": stop,
+                    "time_stop_at": time_stop_at,
+                    "active": True,
+                },
+            )
 
     def close_bracket(self, entry_id: str, exit_id: str | None) -> None:
-        with self._tx() as c:
-            c.execute(update(t.brackets).where(t.brackets.c.entry_id == entry_id).values(
-                active=False, exit_id=exit_id))
+        with self._tx():
+            self._run(
+                self._sql.close_bracket,
+                {"b_entry_id": entry_id, "b_active": False, "b_exit_id": exit_id},
+            )
 
     def active_brackets(self) -> list[dict[str, Any]]:
-        rows = self._conn.execute(select(t.brackets).where(
-            (t.brackets.c.account == self.account) & t.brackets.c.active)).mappings().all()
+        rows = (
+            self._conn.execute(
+                select(t.brackets).where(
+                    (t.brackets.c.account == self.account) & t.brackets.c.active
+                )
+            )
+            .mappings()
+            .all()
+        )
         self._commit()
         return [dict(r) for r in rows]
 
     # -- history (buffered) ---------------------------------------------------------------
-    def add_signal(self, ts: datetime, strategy: str, symbol: str, action: str,
-                   confidence: float, entry_limit: float, target: float | None,
-                   stop: float | None, reason: str, client_order_id: str | None) -> None:
-        if not self._conn.in_transaction():
-            self._conn.begin()
-        self._conn.execute(_INSERT_SIGNAL, {
-            "account": self.account, "ts": ts, "strategy": strategy, "symbol": symbol,
-            "action": action, "confidence": confidence, "entry_limit": entry_limit,
-            "target": target, "stop": stop, "reason": reason,
-            "client_order_id": client_order_id})
+    def add_signal(
+        self,
+        ts: datetime,
+        strategy: str,
+        symbol: str,
+        action: str,
+        confidence: float,
+        entry_limit: float,
+        target: float | None,
+        stop: float | None,
+        reason: str,
+        client_order_id: str | None,
+    ) -> None:
+        self._buffer()
+        self._run(
+            self._sql.insert_signal,
+            {
+                "account": self.account,
+                "ts": ts,
+                "strategy": strategy,
+                "symbol": symbol,
+                "action": action,
+                "confidence": confidence,
+                "entry_limit": entry_limit,
+                "target": target,
+                "stop": stop,
+                "reason": reason,
+                "client_order_id": client_order_id,
+            },
+        )
 
-    def add_risk_decision(self, ts: datetime, client_order_id: str, symbol: str, decision: str,
-                          rule: str, reason: str) -> None:
-        if not self._conn.in_transaction():
-            self._conn.begin()
-        self._conn.execute(_INSERT_DECISION, {
-            "account": self.account, "ts": ts, "client_order_id": client_order_id,
-            "symbol": symbol, "decision": decision, "rule": rule, "reason": reason})
+    def add_risk_decision(
+        self, ts: datetime, client_order_id: str, symbol: str, decision: str, rule: str, reason: str
+    ) -> None:
+        self._buffer()
+        self._run(
+            self._sql.insert_decision,
+            {
+                "account": self.account,
+                "ts": ts,
+                "client_order_id": client_order_id,
+                "symbol": symbol,
+                "decision": decision,
+                "rule": rule,
+                "reason": reason,
+            },
+        )
 
     def load_signals(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._conn.execute(select(t.signals).where(
-            t.signals.c.account == self.account).order_by(t.signals.c.id.desc()).limit(
-            limit)).mappings().all()
+        rows = (
+            self._conn.execute(
+                select(t.signals)
+                .where(t.signals.c.account == self.account)
+                .order_by(t.signals.c.id.desc())
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
         self._commit()
         return [dict(r) for r in rows]
 
     def load_risk_decisions(self, limit: int = 50) -> list[dict[str, Any]]:
-        rows = self._conn.execute(select(t.risk_decisions).where(
-            t.risk_decisions.c.account == self.account).order_by(
-            t.risk_decisions.c.id.desc()).limit(limit)).mappings().all()
+        rows = (
+            self._conn.execute(
+                select(t.risk_decisions)
+                .where(t.risk_decisions.c.account == self.account)
+                .order_by(t.risk_decisions.c.id.desc())
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
         self._commit()
         return [dict(r) for r in rows]
 
@@ -276,82 +471,261 @@ class Store:
         data = json.dumps(value)
         cond = (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key)
         with self._tx() as c:
-            if c.execute(update(t.trading_state).where(cond).values(
-                    value=data, updated_at=ts)).rowcount == 0:
-                c.execute(insert(t.trading_state).values(account=self.account, key=key,
-                                                         value=data, updated_at=ts))
+            if (
+                c.execute(
+                    update(t.trading_state).where(cond).values(value=data, updated_at=ts)
+                ).rowcount
+                == 0
+            ):
+                c.execute(
+                    insert(t.trading_state).values(
+                        account=self.account, key=key, value=data, updated_at=ts
+                    )
+                )
 
     def get_state(self, key: str, default: Any = None) -> Any:
-        row = self._conn.execute(select(t.trading_state.c.value).where(
-            (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key))).first()
+        row = self._conn.execute(
+            select(t.trading_state.c.value).where(
+                (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key)
+            )
+        ).first()
         self._commit()
         return default if row is None else json.loads(row[0])
 
     def all_state(self) -> dict[str, Any]:
-        rows = self._conn.execute(select(t.trading_state.c.key, t.trading_state.c.value).where(
-            t.trading_state.c.account == self.account)).all()
+        rows = self._conn.execute(
+            select(t.trading_state.c.key, t.trading_state.c.value).where(
+                t.trading_state.c.account == self.account
+            )
+        ).all()
         self._commit()
         return {k: json.loads(v) for k, v in rows}
 
     # -- daily P&L ------------------------------------------------------------------------
-    def save_daily_pnl(self, day: str, start_equity: float, end_equity: float | None,
-                       realized: float, fees: float, trades: int) -> None:
+    def save_daily_pnl(
+        self,
+        day: str,
+        start_equity: float,
+        end_equity: float | None,
+        realized: float,
+        fees: float,
+        trades: int,
+    ) -> None:
         cond = (t.daily_pnl.c.account == self.account) & (t.daily_pnl.c.day == day)
-        values = dict(start_equity=start_equity, end_equity=end_equity, realized=realized,
-                      fees=fees, trades=trades)
+        values = dict(
+            start_equity=start_equity,
+            end_equity=end_equity,
+            realized=realized,
+            fees=fees,
+            trades=trades,
+        )
         with self._tx() as c:
             if c.execute(update(t.daily_pnl).where(cond).values(**values)).rowcount == 0:
                 c.execute(insert(t.daily_pnl).values(account=self.account, day=day, **values))
 
     def load_daily_pnl(self) -> list[dict[str, Any]]:
-        rows = self._conn.execute(select(t.daily_pnl).where(
-            t.daily_pnl.c.account == self.account).order_by(t.daily_pnl.c.day)).mappings().all()
+        rows = (
+            self._conn.execute(
+                select(t.daily_pnl)
+                .where(t.daily_pnl.c.account == self.account)
+                .order_by(t.daily_pnl.c.day)
+            )
+            .mappings()
+            .all()
+        )
         self._commit()
         return [dict(r) for r in rows]
 
     # -- audit ----------------------------------------------------------------------------
-    def audit(self, ts: datetime, actor: str, channel: str, command: str, allowed: bool,
-              result: str) -> None:
+    def audit(
+        self, ts: datetime, actor: str, channel: str, command: str, allowed: bool, result: str
+    ) -> None:
         with self._tx() as c:
-            c.execute(insert(t.audit_log).values(ts=ts, actor=actor, channel=channel,
-                                                 command=command, allowed=allowed,
-                                                 result=result))
+            c.execute(
+                insert(t.audit_log).values(
+                    ts=ts,
+                    actor=actor,
+                    channel=channel,
+                    command=command,
+                    allowed=allowed,
+                    result=result,
+                )
+            )
 
     def load_audit(self, limit: int = 100) -> list[dict[str, Any]]:
-        rows = self._conn.execute(select(t.audit_log).order_by(
-            t.audit_log.c.id.desc()).limit(limit)).mappings().all()
+        rows = (
+            self._conn.execute(select(t.audit_log).order_by(t.audit_log.c.id.desc()).limit(limit))
+            .mappings()
+            .all()
+        )
         self._commit()
         return [dict(r) for r in rows]
 
 
-# Statements built once: SQLAlchemy caches their compiled form, so the order path pays only
-# for parameter binding and the write itself.
-_INSERT_ORDER = t.orders.insert()
-_INSERT_FILL = t.fills.insert()
-_INSERT_SIGNAL = t.signals.insert()
-_INSERT_DECISION = t.risk_decisions.insert()
-_UPDATE_ORDER = update(t.orders).where(
-    t.orders.c.client_order_id == bindparam("b_cid")).values(
-    status=bindparam("b_status"), status_reason=bindparam("b_reason"),
-    filled_quantity=bindparam("b_filled"), average_fill_price=bindparam("b_avg"),
-    broker_order_id=bindparam("b_broker_id"), updated_at=bindparam("b_updated"))
+class _Statements:
+    """The order path's statements, compiled once for the store's dialect."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        def insert_into(table: Table, columns: list[str]) -> Prepared:
+            return Prepared(table.insert(), dialect, columns)
+
+        def b(name: str) -> Any:
+            return bindparam(f"b_{name}")
+
+        self.insert_order = insert_into(t.orders, _ORDER_COLUMNS)
+        self.update_order = Prepared(
+            update(t.orders)
+            .where(t.orders.c.client_order_id == b("cid"))
+            .values(
+                status=b("status"),
+                status_reason=b("reason"),
+                filled_quantity=b("filled"),
+                average_fill_price=b("avg"),
+                broker_order_id=b("broker_id"),
+                updated_at=b("updated"),
+            ),
+            dialect,
+        )
+        # Both supported dialects upsert in one statement (INSERT ... ON CONFLICT).
+        inserts: dict[str, Callable[[Table], Any]] = {
+            "sqlite": sqlite_insert,
+            "postgresql": postgresql_insert,
+        }
+        dialect_insert = inserts[dialect.name]
+        self.insert_fill = Prepared(
+            dialect_insert(t.fills).on_conflict_do_nothing(index_elements=["fill_id"]),
+            dialect,
+            _FILL_COLUMNS,
+        )
+        position = [c.key for c in t.positions.c]
+        upsert = dialect_insert(t.positions)
+        self.upsert_position = Prepared(
+            upsert.on_conflict_do_update(
+                index_elements=["account", "symbol"],
+                set_={k: upsert.excluded[k] for k in position if k not in ("account", "symbol")},
+            ),
+            dialect,
+            position,
+        )
+        self.markout_1m, self.markout_5m = (
+            Prepared(
+                update(t.fills).where(t.fills.c.fill_id == b("fill_id")).values({column: b("mid")}),
+                dialect,
+            )
+            for column in (t.fills.c.mid_after_1m, t.fills.c.mid_after_5m)
+        )
+        self.insert_bracket = insert_into(
+            t.brackets,
+            ["entry_id", "account", "symbol", "target", "stop", "time_stop_at", "active"],
+        )
+        self.close_bracket = Prepared(
+            update(t.brackets)
+            .where(t.brackets.c.entry_id == b("entry_id"))
+            .values(active=b("active"), exit_id=b("exit_id")),
+            dialect,
+        )
+        self.insert_signal = insert_into(
+            t.signals,
+            [
+                "account",
+                "ts",
+                "strategy",
+                "symbol",
+                "action",
+                "confidence",
+                "entry_limit",
+                "target",
+                "stop",
+                "reason",
+                "client_order_id",
+            ],
+        )
+        self.insert_decision = insert_into(
+            t.risk_decisions,
+            ["account", "ts", "client_order_id", "symbol", "decision", "rule", "reason"],
+        )
+
+
+_ORDER_COLUMNS = [
+    "client_order_id",
+    "account",
+    "symbol",
+    "underlying",
+    "side",
+    "quantity",
+    "order_type",
+    "limit_price",
+    "intent",
+    "time_in_force",
+    "strategy",
+    "reason",
+    "parent_id",
+    "status",
+    "status_reason",
+    "filled_quantity",
+    "average_fill_price",
+    "broker_order_id",
+    "risk_rule",
+    "replaces",
+    "nbbo_bid",
+    "nbbo_ask",
+    "created_at",
+    "updated_at",
+]
+_FILL_COLUMNS = [
+    "fill_id",
+    "account",
+    "client_order_id",
+    "symbol",
+    "underlying",
+    "side",
+    "quantity",
+    "price",
+    "commission",
+    "ts",
+    "nbbo_bid",
+    "nbbo_ask",
+    "strategy",
+]
 
 
 def _order_state(order: Order) -> dict[str, Any]:
-    return {"b_cid": order.client_order_id, "b_status": order.status.value,
-            "b_reason": order.status_reason, "b_filled": order.filled_quantity,
-            "b_avg": order.average_fill_price, "b_broker_id": order.broker_order_id,
-            "b_updated": order.updated_at}
+    return {
+        "b_cid": order.client_order_id,
+        "b_status": order.status.value,
+        "b_reason": order.status_reason,
+        "b_filled": order.filled_quantity,
+        "b_avg": order.average_fill_price,
+        "b_broker_id": order.broker_order_id,
+        "b_updated": order.updated_at,
+    }
 
 
 def _order_from_row(r: dict[str, Any]) -> Order:
     req = OrderRequest(
-        client_order_id=r["client_order_id"], symbol=r["symbol"], side=Side(r["side"]),
-        quantity=r["quantity"], order_type=OrderType(r["order_type"]),
-        limit_price=r["limit_price"], intent=Intent(r["intent"]),
-        time_in_force=TimeInForce(r["time_in_force"]), underlying=r["underlying"],
-        strategy=r["strategy"], reason=r["reason"], parent_id=r["parent_id"],
-        replaces=r.get("replaces"))
-    return Order(req, r["created_at"], OrderStatus(r["status"]), r["filled_quantity"],
-                 r["average_fill_price"], r["broker_order_id"], r["updated_at"],
-                 r["status_reason"], r.get("nbbo_bid"), r.get("nbbo_ask"))
+        client_order_id=r["client_order_id"],
+        symbol=r["symbol"],
+        side=Side(r["side"]),
+        quantity=r["quantity"],
+        order_type=OrderType(r["order_type"]),
+        limit_price=r["limit_price"],
+        intent=Intent(r["intent"]),
+        time_in_force=TimeInForce(r["time_in_force"]),
+        underlying=r["underlying"],
+        strategy=r["strategy"],
+        reason=r["reason"],
+        parent_id=r["parent_id"],
+        replaces=r.get("replaces"),
+    )
+    return Order(
+        req,
+        r["created_at"],
+        OrderStatus(r["status"]),
+        r["filled_quantity"],
+        r["average_fill_price"],
+        r["broker_order_id"],
+        r["updated_at"],
+        r["status_reason"],
+        r.get("nbbo_bid"),
+        r.get("nbbo_ask"),
+    )
