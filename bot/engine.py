@@ -14,6 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.brackets import Bracket, BracketBook
+from bot.combo_signals import act_on_combo
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
 from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
@@ -199,6 +200,8 @@ class Engine:
                                           "reason": signal.reason}))
 
     def _act_on(self, signal: Signal) -> str | None:
+        if signal.legs:  # a spread: one combo order, never legged (bot/combo_signals.py)
+            return act_on_combo(self, signal)
         if signal.action is SignalAction.SELL_TO_CLOSE:
             order = self._exit(signal.symbol, f"{signal.strategy}: {signal.reason}", None,
                                "take_profit")

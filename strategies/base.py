@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -24,8 +24,24 @@ class SignalAction(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class SignalLeg:
+    """One leg of a multi-leg signal: a contract, bought or sold, and how many per combo.
+    Plain values, so a strategy never needs a broker's types."""
+
+    symbol: str
+    side: Literal["buy", "sell"]
+    ratio: int = 1
+
+
+@dataclass(frozen=True, slots=True)
 class Signal:
-    """A strategy's wish to trade, with everything sizing, risk and a person need to judge it."""
+    """A strategy's wish to trade, with everything sizing, risk and a person need to judge it.
+
+    With `legs` (2-4, e.g. a vertical spread) the signal is one combo, sent as one order and
+    never legged in: `entry_limit` is then the net price per combo (a debit > 0, a credit < 0)
+    and `symbol` only names it for people. BUY_TO_OPEN opens the legs as given; SELL_TO_CLOSE
+    closes the spread held in those legs (each leg reversed).
+    """
 
     strategy: str
     action: SignalAction
@@ -38,6 +54,7 @@ class Signal:
     target: float | None = None
     stop: float | None = None
     time_stop: timedelta | None = None
+    legs: tuple[SignalLeg, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

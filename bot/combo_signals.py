@@ -1,0 +1,112 @@
+"""A strategy's multi-leg signal (a spread) becomes one combo order on the one path.
+
+Sizing follows the single-leg rule with the combo's capital at risk in place of the premium:
+a defined-risk spread can lose its max loss and no more, so the quantity is what keeps that
+within `risk_per_trade_pct` (and `max_position_pct`) of equity. The combo then goes to the
+execution manager, which steps its net price from the net mid toward the net natural price,
+never past the signal's net limit, every step through the combo risk gate.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.events import Notice
+from brokers.multileg import Leg, MultiLegOrder
+from brokers.orders import Intent, OrderStatus, OrderType, Side
+from market.instruments import CONTRACT_MULTIPLIER
+from risk.rules.multileg import payoff_floor
+from risk.sizing import contracts_for_risk
+from strategies.base import Signal, SignalAction
+
+if TYPE_CHECKING:
+    from bot.engine import Engine
+
+
+def combo_of(signal: Signal, client_order_id: str, quantity: int = 1) -> MultiLegOrder:
+    """The signal's legs as a combo at its net limit (raises ValueError on a bad combo)."""
+    legs = tuple(Leg(leg.symbol, Side(leg.side), leg.ratio, Intent.OPEN) for leg in signal.legs)
+    return MultiLegOrder(
+        client_order_id,
+        legs,
+        quantity,
+        OrderType.LIMIT,
+        signal.entry_limit,
+        strategy=signal.strategy,
+        reason=signal.reason,
+    )
+
+
+def at_risk_per_combo(spec: MultiLegOrder) -> float:
+    """Dollars one combo can lose at its limit: the debit, or the max loss of a defined-risk
+    spread; a naked combo counts its debit only (the risk gate refuses it unless allowed)."""
+    price = spec.limit_price or 0.0
+    floor = payoff_floor(spec.legs)
+    loss = max(price, 0.0) if floor is None else max(price - floor, price, 0.0)
+    return loss * CONTRACT_MULTIPLIER
+
+
+def act_on_combo(engine: Engine, signal: Signal) -> str | None:
+    """What `Engine._act_on` does for a signal with legs. Returns the first combo's id."""
+    orders = engine.orders
+    try:
+        spec = combo_of(signal, orders.ids.next())
+    except ValueError as exc:
+        _skip(engine, signal, f"not a valid combo: {exc}", "combo_signal")
+        return None
+    assert engine.execution is not None
+    if signal.action is SignalAction.SELL_TO_CLOSE:
+        held = min(abs(engine.portfolio.quantity(leg.symbol)) // leg.ratio for leg in spec.legs)
+        if held <= 0:
+            return None
+        closing = MultiLegOrder(
+            spec.client_order_id,
+            tuple(leg.reversed for leg in spec.legs),
+            held,
+            OrderType.MARKET,
+            None,
+            strategy=signal.strategy,
+            reason=signal.reason,
+        )
+        combo = engine.execution.execute_combo(closing, "take_profit")
+        engine.summary.orders += 1
+        return combo.client_order_id
+    equity = engine.portfolio.equity(engine.market.quotes, at_liquidation=True)
+    at_risk = at_risk_per_combo(spec)
+    quantity = (
+        1 if at_risk <= 0 else contracts_for_risk(equity, at_risk, 0.0, engine.risk_config, 1)
+    )
+    if quantity <= 0:
+        cfg = engine.risk_config
+        _skip(
+            engine,
+            signal,
+            f"one combo risks {at_risk:,.2f}, more than the risk per trade "
+            f"({cfg.risk_per_trade_pct:.0%}) or position size "
+            f"({cfg.max_position_pct:.0%}) budget",
+            "risk_per_trade",
+        )
+        return None
+    combo = engine.execution.execute_combo(
+        spec.with_quantity(quantity), "entry", cap=signal.entry_limit
+    )
+    engine.summary.orders += 1
+    if combo.status is OrderStatus.DENIED:
+        engine.summary.denied += 1
+    else:
+        engine.strategy_book.record_entry(signal.strategy)
+    return combo.client_order_id
+
+
+def _skip(engine: Engine, signal: Signal, why: str, rule: str) -> None:
+    engine.summary.denied += 1
+    engine.metrics.risk_denials.labels(rule).inc()
+    engine.bus.publish(
+        Notice(
+            "order_denied",
+            signal.ts,
+            f"Skipped {signal.strategy} combo {signal.symbol} @ "
+            f"{signal.entry_limit:.2f}: {why} [{rule}]",
+            data={"rule": rule, "symbol": signal.symbol},
+        )
+    )
