@@ -24,12 +24,16 @@ from backtest.data import BacktestData, load_data
 from backtest.trades import TradeRecord, round_trips
 from bot.config import Settings
 from bot.execution_quality import from_store, summarize
+from bot.store.daily_history import DailyHistoryRepository
 from bot.wiring import Bot, build_bot
 from market.calendar import NEW_YORK, ExchangeCalendar
 from market.clock import SimClock
 from market.feeds.replay import ReplayFeed
+from market.history.daily_seed import seed
+from market.history.feed import HistoryFeed
 
 ONE_MINUTE = timedelta(minutes=1)
+SEED_SPAN = timedelta(days=380)  # calendar days holding the 252 sessions of the IV window
 ProgressHook = Callable[[date], None]
 
 
@@ -93,9 +97,26 @@ def run(settings: Settings, data: Path | BacktestData, start: date | None = None
     if isinstance(loaded.source, ReplayFeed):  # it publishes open interest in time order
         loaded.source.open_interest = bot.market.open_interest
     try:
+        seed_daily_history(bot, loaded, first_day)
         return _drive(bot, clock, loaded, progress)
     finally:
         bot.close()
+
+
+def seed_daily_history(bot: Bot, data: BacktestData, first_day: date) -> int:
+    """From a history store, the sessions of the year before `first_day` seed the daily IV and
+    volume windows (what a daemon running then would have recorded), so IV rank and 30-day
+    volumes exist from the first day; later days are recorded at each close, as live. Only
+    days before `first_day`: no look-ahead. Returns the sessions seeded."""
+    feed = data.source
+    if bot.market.daily is None or not isinstance(feed, HistoryFeed):
+        return 0
+    repo = DailyHistoryRepository(bot.store)
+    report = seed(feed.store, repo, data.underlyings, first=first_day - SEED_SPAN,
+                  last=first_day - timedelta(days=1), calendar=_calendar(),
+                  target_days=bot.settings.greeks.atm_iv_days)
+    bot.market.daily.load_from(repo, before=first_day)
+    return report.sessions
 
 
 def _drive(bot: Bot, clock: SimClock, data: BacktestData,

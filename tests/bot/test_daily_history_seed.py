@@ -4,15 +4,19 @@ with QuantLib, the shipped real GOOG chains, and the `tradefly data seed-store` 
 from __future__ import annotations
 
 import math
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
+from backtest.data import load_data
+from backtest.runner import backtest_settings, seed_daily_history
 from bot.cli_data import data_app
 from bot.store.daily_history import DailyHistoryRepository
 from bot.store.store import Store
+from bot.wiring import build_bot
+from market.clock import SimClock
 from market.daily_history import (
     CALL_VOLUME_SERIES,
     IV_SERIES,
@@ -25,7 +29,7 @@ from market.history.daily_seed import seed
 from market.history.derived import greeks_daily
 from market.history.importer import import_shipped
 from market.history.store import HistoryStore
-from tests.conftest import SHARED
+from tests.conftest import SHARED, make_settings
 from tests.market.test_history_derived import (
     DAY,
     DIV,
@@ -142,3 +146,48 @@ def test_seed_store_command_from_the_shipped_real_chains(tmp_path: Path) -> None
     finally:
         store.close()
     assert not math.isnan(ivs[-1].value)
+
+
+def test_a_backtest_on_the_history_store_starts_with_the_days_before_it(tmp_path: Path) -> None:
+    """The runner seeds the sessions before the first backtest day, never a later one."""
+    history = HistoryStore(tmp_path / "history")
+    data = SHARED / "data"
+    import_shipped(
+        [
+            *sorted((data / "option_chains").glob("GOOG_2015-12-*_chain.csv.gz")),
+            data / "equity_minute" / "GOOG_2015-12-24_1min.csv.gz",
+        ],
+        history,
+    )
+    days = sorted({p.day for p in history.partitions("options_day") if p.day is not None})
+    greeks_daily(history, ["GOOG"], days, rate=0.005)
+    first = date(2015, 12, 24)
+    loaded = load_data(history.root, first, first, ["GOOG"])
+    settings = make_settings(daily_history={"min_iv_sessions": 1, "min_volume_sessions": 1})
+    bot = build_bot(backtest_settings(settings), SimClock(datetime(2015, 12, 24, 5, tzinfo=UTC)))
+    try:
+        assert seed_daily_history(bot, loaded, first) == 2  # 12-22 and 12-23 of the seven
+        daily = bot.market.daily
+        assert daily is not None
+        repo = DailyHistoryRepository(bot.store)
+        assert repo.sessions("GOOG") == [date(2015, 12, 22), date(2015, 12, 23)]
+        assert daily.iv_history("GOOG", date(2016, 1, 4)).tolist() == [
+            v.value for v in repo.load_daily("GOOG", IV_SERIES, 5)
+        ]
+        calls = history.read("options_day", date(2015, 12, 23), "GOOG", ["right", "volume"])
+        assert calls is not None
+        expected = (
+            sum(
+                v
+                for r, v in zip(
+                    calls.column("right").to_pylist(),
+                    calls.column("volume").to_pylist(),
+                    strict=True,
+                )
+                if r == "C" and v
+            )
+            + 2856
+        ) / 2  # 12-22's calls: 2,856 (its file)
+        assert daily.volume_avg("GOOG", first, "calls") == (expected, 2)
+    finally:
+        bot.close()
