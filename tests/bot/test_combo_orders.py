@@ -3,6 +3,7 @@ and positions per leg — against the paper venue's combo book and its fill rule
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import sqlite3
 from pathlib import Path
@@ -15,7 +16,8 @@ from bot.reconcile import reconcile, restore
 from brokers.multileg import Leg
 from brokers.orders import OrderStatus, OrderUpdate, Side
 from market.clock import SimClock
-from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes, vertical
+from risk.rules.multileg import ComboGate
+from tests.bot.combo_helpers import HIGH, LOW, T0, VERTICAL, combo_bot, quotes, vertical
 
 
 def test_debit_spread_rests_until_the_net_natural_price_reaches_its_limit() -> None:
@@ -151,3 +153,55 @@ def test_restart_rebuilds_working_combos_and_reconciles_them_by_client_id(
     db.close()
     assert again.store.fill_ids() == venue_fills
     again.close()
+
+
+def _calls(path: Path, attr: str) -> list[int]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr == attr]
+
+
+def test_only_the_combo_half_of_the_order_manager_sends_combos() -> None:
+    root = Path(__file__).resolve().parents[2]
+    allowed = root / "bot" / "combo_orders.py"
+    offenders = [f"{path.relative_to(root)}:{n}"
+                 for package in ("bot", "backtest", "strategies", "risk")
+                 for path in (root / package).rglob("*.py") if path != allowed
+                 for n in _calls(path, "submit_multileg")]
+    assert not offenders, "submit_multileg outside bot/combo_orders.py: " + ", ".join(offenders)
+    assert _calls(allowed, "submit_multileg")
+
+
+def test_every_combo_the_venue_receives_passed_the_combo_gate() -> None:
+    bot = combo_bot(risk={"account": {"duplicate_window_seconds": None}})
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    sent: list[object] = []
+    venue_submit = bot.broker.submit_multileg  # type: ignore[attr-defined]
+    bot.broker.submit_multileg = lambda o: (sent.append(o), venue_submit(o))  # type: ignore
+    verdicts: dict[str, object] = {}
+    gate_check = ComboGate.check
+
+    def spy(self: ComboGate, order: object, ctx: object) -> object:
+        verdict = gate_check(self, order, ctx)  # type: ignore[arg-type]
+        verdicts[order.client_order_id] = verdict  # type: ignore[attr-defined]
+        return verdict
+
+    ComboGate.check = spy  # type: ignore[method-assign]
+    try:
+        bot.orders.submit_combo(vertical(bot, 2.20, quantity=80))  # resized by the gate
+        bot.orders.submit_combo(vertical(bot, 2.20, legs=(Leg(LOW, Side.BUY),
+                                                          Leg(HIGH, Side.SELL, ratio=2))))
+        bot.control.set_paused(True, bot.clock.now(), "test")
+        bot.orders.submit_combo(vertical(bot, 2.20))
+        bot.control.set_paused(False, bot.clock.now(), "test")
+        close = tuple(leg.reversed for leg in VERTICAL)
+        bot.orders.submit_combo(vertical(bot, None, quantity=2, legs=close))
+    finally:
+        ComboGate.check = gate_check  # type: ignore[method-assign]
+    assert len(verdicts) == 4 and len(sent) == 2  # the naked one and the paused one stopped
+    for order in sent:
+        verdict = verdicts[order.client_order_id]  # type: ignore[attr-defined]
+        assert verdict.approved and verdict.order == order  # type: ignore[attr-defined]
+    assert sent[0].quantity < 80  # type: ignore[attr-defined]
+    assert sent[1].closes  # type: ignore[attr-defined]
