@@ -43,11 +43,22 @@ START = datetime(2015, 12, 24, 15, 30, tzinfo=UTC)
 RISK = {
     "max_concurrent_trades": 10,
     "options": {"max_premium_per_trade": 50_000},
-    "greeks": {"max_abs_delta_dollars": 10**9, "max_abs_gamma_dollars": 10**9,
-               "max_abs_vega_dollars": 10**9, "max_theta_decay_dollars": 10**9},
-    "account": {"max_orders_per_second": 10**6, "max_orders_per_minute": 10**6,
-                "duplicate_window_seconds": 0.05, "pdt_equity_threshold": 25_000},
+    "greeks": {
+        "max_abs_delta_dollars": 10**9,
+        "max_abs_gamma_dollars": 10**9,
+        "max_abs_vega_dollars": 10**9,
+        "max_theta_decay_dollars": 10**9,
+    },
+    "account": {
+        "max_orders_per_second": 10**6,
+        "max_orders_per_minute": 10**6,
+        "duplicate_window_seconds": 0.05,
+        "pdt_equity_threshold": 25_000,
+    },
 }
+
+
+WARM_GREEKS = ContractGreeks(0.5, 0.01, 0.3, -0.5, 750.0)
 
 
 def contract(i: int) -> str:
@@ -59,7 +70,9 @@ def build(tmp: Path) -> tuple[Bot, SimClock, AccountView]:
     bot = build_bot(make_settings(tmp, strategies={}, risk=RISK), clock, run_tag="bench")
     view = bot.orders.ctx
     assert isinstance(view, AccountView)
-    view.greeks_source = lambda s: ContractGreeks(0.5, 0.01, 0.3, -0.5, 750.0)
+    # A warm Greeks cache, as `QuoteGreeks` is between refreshes: the same object per contract
+    # (its refresh, an implied-volatility solve per contract every 30 s, is timed separately).
+    view.greeks_source = lambda s: WARM_GREEKS
     for i in range(2000):
         sym = contract(i)
         bot.market.on_quote(Quote(sym, START, 1.00, 1.05, 50, 50, "GOOG"))
@@ -77,19 +90,26 @@ def build(tmp: Path) -> tuple[Bot, SimClock, AccountView]:
             bot.portfolio.commit(fill, bot.portfolio.preview(fill))
             view.journal.record(fill)
     for i in range(300):  # the day's finished orders
-        req = bot.orders.new_request(contract(100 + i), Side.BUY, 1, intent=Intent.OPEN,
-                                     limit_price=1.05, underlying="GOOG")
+        req = bot.orders.new_request(
+            contract(100 + i), Side.BUY, 1, intent=Intent.OPEN, limit_price=1.05, underlying="GOOG"
+        )
         bot.orders.track(Order(req, START, OrderStatus.FILLED, 1))
     for i in range(2):  # working entries
-        req = bot.orders.new_request(contract(10 + i), Side.BUY, 1, intent=Intent.OPEN,
-                                     limit_price=1.00, underlying="GOOG")
+        req = bot.orders.new_request(
+            contract(10 + i), Side.BUY, 1, intent=Intent.OPEN, limit_price=1.00, underlying="GOOG"
+        )
         bot.orders.track(Order(req, START, OrderStatus.ACCEPTED))
     bot.control.start_session("2015-12-24", bot.portfolio.equity(bot.market.quotes), START)
     return bot, clock, view
 
 
-def timed(manager: RiskManager, make_request: Callable[[int], OrderRequest], clock: SimClock,
-          bot: Bot, view: AccountView) -> tuple[list[float], list[float]]:
+def timed(
+    manager: RiskManager,
+    make_request: Callable[[int], OrderRequest],
+    clock: SimClock,
+    bot: Bot,
+    view: AccountView,
+) -> tuple[list[float], list[float]]:
     """Wall time and this thread's CPU time per check, µs (CPU time leaves out preemption by
     other processes on a busy machine; wall time is what the hot path sees)."""
     wall: list[float] = []
@@ -120,8 +140,10 @@ def pct(samples: list[float], q: float) -> float:
 
 
 def report(label: str, samples: list[float]) -> None:
-    print(f"  {label:<40} p50 {statistics.median(samples):7.2f} µs   p99 {pct(samples, 0.99):7.2f}"
-          f" µs   p99.9 {pct(samples, 0.999):7.2f} µs   (n={len(samples)})")
+    print(
+        f"  {label:<40} p50 {statistics.median(samples):7.2f} µs   p99 {pct(samples, 0.99):7.2f}"
+        f" µs   p99.9 {pct(samples, 0.999):7.2f} µs   (n={len(samples)})"
+    )
 
 
 def report_both(label: str, timings: tuple[list[float], list[float]]) -> None:
@@ -137,23 +159,36 @@ def main() -> None:
         entry_sym, exit_sym = contract(50), contract(0)
 
         def entry(i: int) -> OrderRequest:
-            return bot.orders.new_request(entry_sym, Side.BUY, 1, intent=Intent.OPEN,
-                                          limit_price=1.05, underlying="GOOG")
+            return bot.orders.new_request(
+                entry_sym, Side.BUY, 1, intent=Intent.OPEN, limit_price=1.05, underlying="GOOG"
+            )
 
         def exit_(i: int) -> OrderRequest:
-            return bot.orders.new_request(exit_sym, Side.SELL, 2, intent=Intent.CLOSE,
-                                          limit_price=1.00, underlying="GOOG")
+            return bot.orders.new_request(
+                exit_sym, Side.SELL, 2, intent=Intent.CLOSE, limit_price=1.00, underlying="GOOG"
+            )
 
         def big_entry(i: int) -> OrderRequest:
-            return bot.orders.new_request(entry_sym, Side.BUY, 500, intent=Intent.OPEN,
-                                          limit_price=1.05, underlying="GOOG")
+            return bot.orders.new_request(
+                entry_sym, Side.BUY, 500, intent=Intent.OPEN, limit_price=1.05, underlying="GOOG"
+            )
 
         print(f"machine load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         report_both("entry passing every rule", timed(manager, entry, clock, bot, view))
-        defaults = RiskManager(build_rules(RiskConfig.model_validate({
-            "max_concurrent_trades": 10,
-            "account": {"max_orders_per_second": 10**6, "max_orders_per_minute": 10**6,
-                        "duplicate_window_seconds": 0.05}})))
+        defaults = RiskManager(
+            build_rules(
+                RiskConfig.model_validate(
+                    {
+                        "max_concurrent_trades": 10,
+                        "account": {
+                            "max_orders_per_second": 10**6,
+                            "max_orders_per_minute": 10**6,
+                            "duplicate_window_seconds": 0.05,
+                        },
+                    }
+                )
+            )
+        )
         print(f"  default rule list ({len(defaults.rules)} rules: no Greeks, no premium cap):")
         report_both("entry passing the default rules", timed(defaults, entry, clock, bot, view))
         report_both("exit (position-reducing)", timed(manager, exit_, clock, bot, view))
@@ -178,8 +213,7 @@ def main() -> None:
                 rule.check(request, view)
                 samples.append((time.thread_time_ns() - t0) / 1000)
             samples.sort()
-            costs.append((samples[len(samples) // 2], samples[int(0.99 * len(samples))],
-                          rule.name))
+            costs.append((samples[len(samples) // 2], samples[int(0.99 * len(samples))], rule.name))
         view.end_check()
         for p50, p99, name in sorted(costs, reverse=True):
             print(f"    {name:<26} {p50:5.2f} / {p99:5.2f}")
@@ -195,10 +229,15 @@ def main() -> None:
             dataclasses.replace(request, quantity=2)
             samples.append((time.perf_counter_ns() - t0) / 1000)
         report("reference: dataclasses.replace", samples)
-        per_get = min(timeit.repeat("d.get('a')", setup="d = {'a': 1}", number=200_000,
-                                    repeat=5)) / 200_000 * 1e9
-        print(f"  reference: dict.get {per_get:.0f} ns (about 25 ns on an idle modern core: "
-              f"scale the figures above by {25 / per_get:.2f} for such a machine)")
+        per_get = (
+            min(timeit.repeat("d.get('a')", setup="d = {'a': 1}", number=200_000, repeat=5))
+            / 200_000
+            * 1e9
+        )
+        print(
+            f"  reference: dict.get {per_get:.0f} ns (about 25 ns on an idle modern core: "
+            f"scale the figures above by {25 / per_get:.2f} for such a machine)"
+        )
         bot.close()
 
 

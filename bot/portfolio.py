@@ -7,7 +7,9 @@ Risk uses the liquidation mark, because that is the money a breaker protects.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.store.store import StoredPosition
 from brokers.orders import Fill
@@ -15,7 +17,9 @@ from market.data import Quote
 from market.instruments import CONTRACT_MULTIPLIER, is_option_symbol
 
 
+@lru_cache(maxsize=16384)
 def multiplier(symbol: str) -> int:
+    """Contract multiplier (cached: marking the book asks it per position per risk check)."""
     return CONTRACT_MULTIPLIER if is_option_symbol(symbol) else 1
 
 
@@ -36,8 +40,9 @@ class Position:
         self.realized_pnl -= fill.commission
         if self.quantity == 0 or (self.quantity > 0) == (signed > 0):
             total = abs(self.quantity) + abs(signed)
-            self.average_price = (self.average_price * abs(self.quantity)
-                                  + fill.price * abs(signed)) / total
+            self.average_price = (
+                self.average_price * abs(self.quantity) + fill.price * abs(signed)
+            ) / total
             self.quantity += signed
             return
         closing = min(abs(signed), abs(self.quantity))
@@ -50,8 +55,14 @@ class Position:
             self.average_price = fill.price  # flipped through zero
 
     def stored(self) -> StoredPosition:
-        return StoredPosition(self.symbol, self.underlying, self.quantity, self.average_price,
-                              self.realized_pnl, self.fees)
+        return StoredPosition(
+            self.symbol,
+            self.underlying,
+            self.quantity,
+            self.average_price,
+            self.realized_pnl,
+            self.fees,
+        )
 
 
 @dataclass
@@ -78,8 +89,14 @@ class Portfolio:
     def preview(self, fill: Fill) -> Position:
         """The position this fill would produce, without applying it (for the atomic write)."""
         cur = self.positions.get(fill.symbol) or Position(fill.symbol, fill.underlying)
-        nxt = Position(cur.symbol, cur.underlying or fill.underlying, cur.quantity,
-                       cur.average_price, cur.realized_pnl, cur.fees)
+        nxt = Position(
+            cur.symbol,
+            cur.underlying or fill.underlying,
+            cur.quantity,
+            cur.average_price,
+            cur.realized_pnl,
+            cur.fees,
+        )
         nxt.apply(fill)
         return nxt
 
@@ -90,9 +107,12 @@ class Portfolio:
         self.fills_seen += 1
 
     def restore(self, positions: list[StoredPosition], cash: float) -> None:
-        self.positions = {p.symbol: Position(p.symbol, p.underlying, p.quantity,
-                                             p.average_price, p.realized_pnl, p.fees)
-                          for p in positions}
+        self.positions = {
+            p.symbol: Position(
+                p.symbol, p.underlying, p.quantity, p.average_price, p.realized_pnl, p.fees
+            )
+            for p in positions
+        }
         self.cash = cash
 
     def open_positions(self) -> list[Position]:
@@ -106,10 +126,17 @@ class Portfolio:
     def fees(self) -> float:
         return sum(p.fees for p in self.positions.values())
 
-    def market_value(self, quotes: dict[str, Quote], at_liquidation: bool) -> float:
-        """Value of open positions; a position without a usable quote is held at cost."""
+    def market_value(
+        self,
+        quotes: dict[str, Quote],
+        at_liquidation: bool,
+        positions: Iterable[Position] | None = None,
+    ) -> float:
+        """Value of open positions; a position without a usable quote is held at cost.
+        `positions` narrows the scan to a caller's index of open ones (the risk view keeps one,
+        so a check does not walk every symbol flattened today)."""
         total = 0.0
-        for pos in self.positions.values():
+        for pos in self.positions.values() if positions is None else positions:
             if pos.quantity == 0:
                 continue
             q = quotes.get(pos.symbol)
@@ -126,6 +153,9 @@ class Portfolio:
         return self.cash + self.market_value(quotes, at_liquidation)
 
     def unrealized_pnl(self, quotes: dict[str, Quote], at_liquidation: bool = True) -> float:
-        cost = sum(p.quantity * p.average_price * multiplier(p.symbol)
-                   for p in self.positions.values() if p.quantity)
+        cost = sum(
+            p.quantity * p.average_price * multiplier(p.symbol)
+            for p in self.positions.values()
+            if p.quantity
+        )
         return self.market_value(quotes, at_liquidation) - cost

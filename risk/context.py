@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from brokers.orders import Order
@@ -63,6 +63,9 @@ class RiskContext(Protocol):
     def end_check(self) -> None: ...
 
     def now(self) -> datetime: ...
+
+    def today(self) -> date:
+        """The New York calendar day of `now()`: the day sessions and expiries are named by."""
 
     @property
     def equity(self) -> float:

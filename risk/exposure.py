@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
 
-from brokers.orders import Intent, Side
 from market.instruments import CONTRACT_MULTIPLIER
+from risk.members import BUY, OPEN
 from risk.rules.common import option_of, underlying_of, unit_cost
 
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ class Exposure:
             signed[sym] = signed.get(sym, 0) + qty
         for order in ctx.working_orders():
             r = order.request
-            if r.intent is not Intent.OPEN:
+            if r.intent is not OPEN:
                 continue
             sym, remaining = r.symbol, order.remaining
             und = underlying_of(sym, r.underlying)
             by_underlying[und] = by_underlying.get(und, 0) + remaining
             signed[sym] = signed.get(sym, 0) + r.side.sign * remaining
-            if r.side is not Side.BUY:
+            if r.side is not BUY:
                 continue
             per_unit = unit_cost(r, ctx)
             if per_unit is None:

@@ -47,6 +47,8 @@ class TradeJournal:
     _books: dict[str, _Book] = field(default_factory=dict)
     _day_trade_orders: set[str] = field(default_factory=set)
     _seen: set[str] = field(default_factory=set)
+    _since: tuple[date, int, int] | None = None  # (first day, day trades then, the sum)
+    _changes: int = 0  # day trades recorded: a new one invalidates `_since`
 
     def load(self, fills: Iterable[Fill]) -> None:
         """Replay stored fills in time order (start-up)."""
@@ -76,13 +78,15 @@ class TradeJournal:
         if book.quantity == 0:
             book.pnl = -fill.commission
         total = abs(book.quantity) + abs(signed)
-        book.average_price = (book.average_price * abs(book.quantity)
-                              + fill.price * abs(signed)) / total
+        book.average_price = (
+            book.average_price * abs(book.quantity) + fill.price * abs(signed)
+        ) / total
         book.quantity += signed
         book.opened_today += abs(signed)
         if signed > 0:
-            self.premium_by_day[day] = (self.premium_by_day.get(day, 0.0)
-                                        + fill.price * fill.quantity * mult)
+            self.premium_by_day[day] = (
+                self.premium_by_day.get(day, 0.0) + fill.price * fill.quantity * mult
+            )
 
     def _close(self, book: _Book, fill: Fill, signed: int, day: date, mult: int) -> None:
         closing = min(abs(signed), abs(book.quantity))
@@ -91,6 +95,7 @@ class TradeJournal:
         if book.opened_today > 0 and fill.client_order_id not in self._day_trade_orders:
             self._day_trade_orders.add(fill.client_order_id)
             self.day_trades_by_day[day] = self.day_trades_by_day.get(day, 0) + 1
+            self._changes += 1
         book.opened_today = max(0, book.opened_today - closing)
         book.quantity += signed
         if book.quantity != 0 and (book.quantity > 0) == (direction > 0):
@@ -113,4 +118,11 @@ class TradeJournal:
         return self.premium_by_day.get(day, 0.0)
 
     def day_trades_since(self, first_day: date) -> int:
-        return sum(n for d, n in self.day_trades_by_day.items() if d >= first_day)
+        """Asked on every entry by the pattern-day-trader rule: the sum over the days is kept
+        until a day trade is recorded or another window is asked for."""
+        memo = self._since
+        if memo is not None and memo[0] == first_day and memo[1] == self._changes:
+            return memo[2]
+        total = sum(n for d, n in self.day_trades_by_day.items() if d >= first_day)
+        self._since = (first_day, self._changes, total)
+        return total

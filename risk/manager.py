@@ -10,15 +10,18 @@ approved order through `on_approved`, so a denied order never counts against a l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol, runtime_checkable
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple, Protocol, runtime_checkable
 
-from brokers.orders import OrderRequest
+from brokers.orders import Order, OrderRequest
 from risk.context import RiskContext
-from risk.decision import Approve, Decision, Reject, Resize
-from risk.reducing import reduces_position
+from risk.decision import APPROVE, Approve, Decision, Reject, Resize
+from risk.members import DENIED
+from risk.reducing import checking, reduces_position
+
+#: How far back `RiskManager.remember` replays for a stateful rule that does not say.
+MAX_MEMORY = timedelta(minutes=1)
 
 
 class RiskRule(Protocol):
@@ -38,13 +41,14 @@ class StatefulRule(Protocol):
     def on_approved(self, request: OrderRequest, now: datetime) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
-    """The outcome for one order: the request to send (possibly resized) or the rejection."""
+class Verdict(NamedTuple):
+    """The outcome for one order: the request to send (possibly resized) or the rejection.
+    A named tuple: immutable like a frozen dataclass, and about three times cheaper to build
+    on the hot path (one per order)."""
 
     request: OrderRequest
     rejection: Reject | None = None
-    resizes: tuple[Resize, ...] = field(default=())
+    resizes: tuple[Resize, ...] = ()
 
     @property
     def approved(self) -> bool:
@@ -57,44 +61,75 @@ class RiskManager:
         names = [r.name for r in self.rules]
         if len(set(names)) != len(names):
             raise ValueError(f"duplicate risk rule names in {names}")
-        self._stateful = [r for r in self.rules if isinstance(r, StatefulRule)]
-        self._plan = [(r, bool(getattr(r, "entry_only", False))) for r in self.rules]
+        self._plan()
+
+    def _plan(self) -> None:
+        """The rule list per order kind, as bound `check` methods: an entry asks every rule,
+        an exit only those not marked `entry_only` (decision 0166)."""
+        rules = self.rules
+        self._entry_checks = tuple(r.check for r in rules)
+        self._exit_checks = tuple(r.check for r in rules if not getattr(r, "entry_only", False))
+        self._on_approved = tuple(r.on_approved for r in rules if isinstance(r, StatefulRule))
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
-        resizes: list[Resize] = []
+        resizes: list[Resize] | None = None
         ctx.begin_check()
         try:
             exit_order = reduces_position(request, ctx)
-            for rule, entry_only in self._plan:
-                if entry_only and exit_order:
-                    continue
-                decision = rule.check(request, ctx)
-                if isinstance(decision, Approve):
+            checking(request, ctx, exit_order)
+            for check in self._exit_checks if exit_order else self._entry_checks:
+                decision = check(request, ctx)
+                if decision is APPROVE or isinstance(decision, Approve):
                     continue
                 if isinstance(decision, Reject):
-                    return Verdict(request, decision, tuple(resizes))
+                    return Verdict(request, decision, () if resizes is None else tuple(resizes))
                 if decision.quantity <= 0:
-                    return Verdict(request, Reject(decision.rule, decision.reason),
-                                   tuple(resizes))
+                    return Verdict(
+                        request,
+                        Reject(decision.rule, decision.reason),
+                        () if resizes is None else tuple(resizes),
+                    )
                 if decision.quantity < request.quantity:
                     request = request.with_quantity(decision.quantity)
+                    if resizes is None:
+                        resizes = []
                     resizes.append(decision)
-            if self._stateful:
+            if self._on_approved:
                 now = ctx.now()
-                for stateful in self._stateful:
-                    stateful.on_approved(request, now)
-            return Verdict(request, None, tuple(resizes))
+                for on_approved in self._on_approved:
+                    on_approved(request, now)
+            return Verdict(request, None, () if resizes is None else tuple(resizes))
         finally:
+            checking(None, None, False)
             ctx.end_check()
+
+    def remember(self, orders: Iterable[Order], now: datetime) -> int:
+        """Replay orders this gate approved before a restart into the rules that remember
+        approvals (the order-rate throttle, the duplicate guard), oldest first, so their
+        windows survive the restart (decision 0167). Denied orders and orders older than the
+        longest window are skipped; returns how many were replayed."""
+        horizon = max(
+            (getattr(r, "memory", MAX_MEMORY) for r in self.rules if isinstance(r, StatefulRule)),
+            default=None,
+        )
+        if horizon is None:
+            return 0
+        since = now - horizon
+        recent = sorted(
+            (o for o in orders if o.status is not DENIED and since <= o.created_at <= now),
+            key=lambda o: o.created_at,
+        )
+        for order in recent:
+            for on_approved in self._on_approved:
+                on_approved(order.request, order.created_at)
+        return len(recent)
 
     def add_rule(self, rule: RiskRule) -> None:
         """Append a rule built after the manager (one that needs the bot's own books)."""
         if any(r.name == rule.name for r in self.rules):
             raise ValueError(f"duplicate risk rule name {rule.name}")
         self.rules.append(rule)
-        self._plan.append((rule, bool(getattr(rule, "entry_only", False))))
-        if isinstance(rule, StatefulRule):
-            self._stateful.append(rule)
+        self._plan()
 
     def rule(self, name: str) -> RiskRule:
         for rule in self.rules:

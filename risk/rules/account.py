@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import ClassVar
 
-from brokers.orders import OrderRequest, Side
+from brokers.orders import OrderRequest
 from market.calendar import NEW_YORK
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.members import BUY
 from risk.rules.common import fit, unit_cost
 
 
@@ -21,7 +22,7 @@ class BuyingPower:
     name: str = "buying_power"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY:
+        if request.side is not BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -31,8 +32,10 @@ class BuyingPower:
         if committed + per_unit * request.quantity <= power:
             return APPROVE
         allowed = fit(power, committed, per_unit)
-        why = (f"cost {per_unit * request.quantity:,.2f} + {committed:,.2f} working > buying "
-               f"power {power:,.2f}")
+        why = (
+            f"cost {per_unit * request.quantity:,.2f} + {committed:,.2f} working > buying "
+            f"power {power:,.2f}"
+        )
         return Reject(self.name, why) if allowed <= 0 else Resize(allowed, self.name, why)
 
 
@@ -53,10 +56,13 @@ class PatternDayTrader:
             return APPROVE
         used = ctx.day_trades_in_window(self.window_sessions)
         if used >= self.max_day_trades:
-            return Reject(self.name, f"{used} day trades in the last {self.window_sessions} "
-                                     f"sessions with equity {ctx.equity:,.2f} < "
-                                     f"{self.equity_threshold:,.0f}: pattern-day-trader limit "
-                                     f"of {self.max_day_trades}")
+            return Reject(
+                self.name,
+                f"{used} day trades in the last {self.window_sessions} "
+                f"sessions with equity {ctx.equity:,.2f} < "
+                f"{self.equity_threshold:,.0f}: pattern-day-trader limit "
+                f"of {self.max_day_trades}",
+            )
         return APPROVE
 
 
@@ -77,5 +83,8 @@ class LosingStreakCooldown:
         until = streak.last_loss_at + self.cooldown
         if ctx.now() >= until:
             return APPROVE
-        return Reject(self.name, f"{streak.losses} losing trades in a row: entries resume at "
-                                 f"{until.astimezone(NEW_YORK):%H:%M:%S} New York")
+        return Reject(
+            self.name,
+            f"{streak.losses} losing trades in a row: entries resume at "
+            f"{until.astimezone(NEW_YORK):%H:%M:%S} New York",
+        )

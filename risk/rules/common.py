@@ -4,13 +4,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from brokers.orders import OrderRequest, Side
+from brokers.orders import OrderRequest
 from market.instruments import CONTRACT_MULTIPLIER, OptionSymbol, is_option_symbol
 from risk.context import RiskContext
+from risk.members import BUY
 from risk.reducing import is_entry, reduces_position
 
-__all__ = ["fit", "is_entry", "multiplier", "option_of", "order_price", "reduces_position",
-           "underlying_of", "unit_cost"]
+__all__ = [
+    "fit",
+    "is_entry",
+    "multiplier",
+    "option_of",
+    "order_price",
+    "reduces_position",
+    "underlying_of",
+    "unit_cost",
+]
 
 
 @lru_cache(maxsize=16384)
@@ -30,7 +39,7 @@ def order_price(request: OrderRequest, ctx: RiskContext) -> float | None:
     quote = ctx.quote(request.symbol)
     if quote is None:
         return None
-    return quote.ask if request.side is Side.BUY else quote.bid
+    return quote.ask if request.side is BUY else quote.bid
 
 
 def unit_cost(request: OrderRequest, ctx: RiskContext) -> float | None:

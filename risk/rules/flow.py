@@ -1,8 +1,9 @@
 """The pace of orders: a throttle per second and per minute, and a duplicate-order guard.
 
-Both remember only orders the manager approved (`on_approved`), in memory: after a restart
-the windows start empty, which at worst lets one more order through a window of a minute.
-Exits are counted but never refused: a throttled stop-loss would be a loss, not a safeguard.
+Both remember only orders the manager approved (`on_approved`). At start-up the manager
+replays the stored orders of the last `memory` into them (`RiskManager.remember`, decision
+0167), so a restart does not reopen either window. Exits are counted but never refused: a
+throttled stop-loss would be a loss, not a safeguard.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import ClassVar
 
-from brokers.orders import OrderRequest, Side
+from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
+from risk.members import BUY
 from risk.rules.common import is_entry
 
 SECOND = timedelta(seconds=1)
@@ -28,6 +30,11 @@ class OrderRateThrottle:
     name: str = "order_rate"
     _sent: deque[datetime] = field(default_factory=deque, repr=False)
 
+    @property
+    def memory(self) -> timedelta:
+        """How far back approvals matter (what a restart must replay)."""
+        return MINUTE
+
     def _prune(self, now: datetime) -> None:
         horizon = now - MINUTE
         sent = self._sent
@@ -40,8 +47,9 @@ class OrderRateThrottle:
         now = ctx.now()
         self._prune(now)
         if self.per_minute is not None and len(self._sent) >= self.per_minute:
-            return Reject(self.name, f"{len(self._sent)} orders in the last minute, max "
-                                     f"{self.per_minute}")
+            return Reject(
+                self.name, f"{len(self._sent)} orders in the last minute, max {self.per_minute}"
+            )
         if self.per_second is not None:
             horizon = now - SECOND
             recent = 0
@@ -50,8 +58,9 @@ class OrderRateThrottle:
                     break
                 recent += 1
             if recent >= self.per_second:
-                return Reject(self.name, f"{recent} orders in the last second, max "
-                                         f"{self.per_second}")
+                return Reject(
+                    self.name, f"{recent} orders in the last second, max {self.per_second}"
+                )
         return APPROVE
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
@@ -69,20 +78,28 @@ class DuplicateOrderGuard:
     name: str = "duplicate_order"
     _last: dict[tuple[str, bool], datetime] = field(default_factory=dict, repr=False)
 
+    @property
+    def memory(self) -> timedelta:
+        """How far back approvals matter (what a restart must replay)."""
+        return self.window
+
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if request.replaces is not None:
             return APPROVE  # a smart-pricing step replacing its cancelled predecessor
-        last = self._last.get((request.symbol, request.side is Side.BUY))
+        last = self._last.get((request.symbol, request.side is BUY))
         if last is None:
             return APPROVE
         age = ctx.now() - last
         if age >= self.window:
             return APPROVE
-        return Reject(self.name, f"{request.side} {request.symbol} already sent "
-                                 f"{age.total_seconds():.1f}s ago (window "
-                                 f"{self.window.total_seconds():g}s)")
+        return Reject(
+            self.name,
+            f"{request.side} {request.symbol} already sent "
+            f"{age.total_seconds():.1f}s ago (window "
+            f"{self.window.total_seconds():g}s)",
+        )
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
         if len(self._last) > 4096:  # forget expired keys now and then
             self._last = {k: t for k, t in self._last.items() if now - t < self.window}
-        self._last[(request.symbol, request.side is Side.BUY)] = now  # an enum hashes slowly
+        self._last[(request.symbol, request.side is BUY)] = now  # an enum hashes slowly

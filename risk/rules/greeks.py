@@ -11,13 +11,16 @@ keeps every Greek within its limit.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import ClassVar
 
 from brokers.orders import OrderRequest
 from risk.config import GreeksLimits
 from risk.context import ContractGreeks, RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.exposure import Exposure
+from risk.members import BUY
 from risk.rules.common import multiplier, option_of
 
 GREEKS = ("delta", "gamma", "vega", "theta")
@@ -27,8 +30,12 @@ def dollar_greeks(greeks: ContractGreeks, signed_quantity: int, mult: int) -> tu
     """(delta $, gamma $, vega $, theta $) of `signed_quantity` contracts."""
     scale = signed_quantity * mult
     s = greeks.underlying_price
-    return (greeks.delta * scale * s, greeks.gamma * scale * s * s / 100.0,
-            greeks.vega * scale, greeks.theta * scale)
+    return (
+        greeks.delta * scale * s,
+        greeks.gamma * scale * s * s / 100.0,
+        greeks.vega * scale,
+        greeks.theta * scale,
+    )
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,22 @@ class GreeksLimit:
     limits: GreeksLimits
     entry_only: ClassVar[bool] = True
     name: str = "greeks"
+    _last: _Totals = field(init=False, repr=False, compare=False, default_factory=lambda: _Totals())
+
+    @cached_property
+    def _limited(self) -> tuple[tuple[int, str, float, float], ...]:
+        """(index, Greek, low, high) of each Greek with a limit, read from the config once."""
+        out = []
+        for i, greek in enumerate(GREEKS):
+            low, high = self._bounds(i)
+            if low is not None and high is not None:
+                out.append((i, greek, low, high))
+        return tuple(out)
+
+    @cached_property
+    def _on(self) -> tuple[bool, bool]:
+        """(any limit on, reject on unknown Greeks), read from the config once."""
+        return self.limits.enabled, self.limits.on_unknown == "reject"
 
     def _greeks(self, symbol: str, ctx: RiskContext) -> ContractGreeks | None:
         if option_of(symbol) is not None:
@@ -44,44 +67,77 @@ class GreeksLimit:
         return None if quote is None else ContractGreeks(1.0, 0.0, 0.0, 0.0, quote.mid)
 
     def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
+        """Net dollar Greeks of what is held and working, and the first contract whose Greeks
+        are unknown when that rejects. The sums are reused while the exposure and every
+        contract's Greeks are the same objects as last time (both are cached upstream:
+        decision 0166), so a check only asks each contract's Greeks again."""
+        exposure = ctx.exposure()
+        last = self._last
+        if exposure is not last.exposure:
+            return self._sum(exposure, ctx)
+        prev = last.greeks
+        for i, sym in enumerate(last.symbols):
+            if self._greeks(sym, ctx) is not prev[i]:
+                return self._sum(exposure, ctx)
+        return last.totals, last.unknown
+
+    def _sum(self, exposure: Exposure, ctx: RiskContext) -> tuple[list[float], str | None]:
+        reject_unknown = self._on[1]
         delta = gamma = vega = theta = 0.0
-        for sym, qty in ctx.exposure().signed_by_symbol.items():
+        unknown = None
+        symbols: list[str] = []
+        seen: list[ContractGreeks | None] = []
+        for sym, qty in exposure.signed_by_symbol.items():
             if not qty:
                 continue
             g = self._greeks(sym, ctx)
+            symbols.append(sym)
+            seen.append(g)
             if g is None:
-                if self.limits.on_unknown == "reject":
-                    return [delta, gamma, vega, theta], sym
+                if reject_unknown:
+                    unknown = sym
+                    break
                 continue
             d, ga, v, t = dollar_greeks(g, qty, multiplier(sym))
             delta, gamma, vega, theta = delta + d, gamma + ga, vega + v, theta + t
-        return [delta, gamma, vega, theta], None
+        totals = [delta, gamma, vega, theta]
+        last = self._last
+        last.exposure, last.symbols, last.greeks = exposure, symbols, seen
+        last.totals, last.unknown = totals, unknown
+        return totals, unknown
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if not self.limits.enabled:
+        enabled, reject_unknown = self._on
+        if not enabled:
             return APPROVE
         own = self._greeks(request.symbol, ctx)
         if own is None:
-            if self.limits.on_unknown == "reject":
-                return Reject(self.name, f"Greeks of {request.symbol} unknown: cannot check "
-                                         "the portfolio Greeks limits")
+            if reject_unknown:
+                return Reject(
+                    self.name,
+                    f"Greeks of {request.symbol} unknown: cannot check the portfolio Greeks limits",
+                )
             return APPROVE
         totals, unknown = self._portfolio(ctx)
         if unknown is not None:
-            return Reject(self.name, f"Greeks of held {unknown} unknown: cannot check the "
-                                     "portfolio Greeks limits")
-        unit = dollar_greeks(own, request.side.sign, multiplier(request.symbol))
-        allowed, why = request.quantity, ""
-        for i, greek in enumerate(GREEKS):
-            low, high = self._bounds(i)
-            if low is None or high is None:
-                continue
-            fits = _max_quantity(totals[i], unit[i], low, high, request.quantity)
+            return Reject(
+                self.name,
+                f"Greeks of held {unknown} unknown: cannot check the portfolio Greeks limits",
+            )
+        unit = dollar_greeks(own, 1 if request.side is BUY else -1, multiplier(request.symbol))
+        wanted = request.quantity
+        allowed, why = wanted, ""
+        for i, greek, low, high in self._limited:
+            if low <= totals[i] + unit[i] * wanted <= high:
+                continue  # inside the limit: `_max_quantity` would say `wanted`
+            fits = _max_quantity(totals[i], unit[i], low, high, wanted)
             if fits < allowed:
                 allowed = fits
                 after = totals[i] + unit[i] * request.quantity
-                why = (f"net {greek} $ {totals[i]:,.0f} → {after:,.0f} with {request.quantity} "
-                       f"{request.symbol}, limit {low:,.0f}..{high:,.0f}")
+                why = (
+                    f"net {greek} $ {totals[i]:,.0f} → {after:,.0f} with {request.quantity} "
+                    f"{request.symbol}, limit {low:,.0f}..{high:,.0f}"
+                )
         if allowed >= request.quantity:
             return APPROVE
         if allowed <= 0:
@@ -93,9 +149,23 @@ class GreeksLimit:
         if index == 3:
             decay = lim.max_theta_decay_dollars
             return (None, None) if decay is None else (-decay, math.inf)
-        value = (lim.max_abs_delta_dollars, lim.max_abs_gamma_dollars,
-                 lim.max_abs_vega_dollars)[index]
+        value = (lim.max_abs_delta_dollars, lim.max_abs_gamma_dollars, lim.max_abs_vega_dollars)[
+            index
+        ]
         return (None, None) if value is None else (-value, value)
+
+
+class _Totals:
+    """The last portfolio sums and what they were computed from (identity-compared)."""
+
+    __slots__ = ("exposure", "greeks", "symbols", "totals", "unknown")
+
+    def __init__(self) -> None:
+        self.exposure: object = None
+        self.symbols: list[str] = []
+        self.greeks: list[ContractGreeks | None] = []
+        self.totals: list[float] = []
+        self.unknown: str | None = None
 
 
 def _max_quantity(total: float, unit: float, low: float, high: float, wanted: int) -> int:

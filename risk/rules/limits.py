@@ -7,15 +7,15 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from brokers.orders import Intent, OrderRequest, OrderType
+from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.members import ACTIVE, CLOSE, LIMIT
 from risk.rules.common import (
     fit,
     reduces_position,
     unit_cost,
 )
-from risk.state import TradingState
 
 
 @dataclass(frozen=True)
@@ -31,12 +31,13 @@ class OrderSanity:
             return Reject(self.name, f"quantity {request.quantity} is not positive")
         price = request.limit_price
         if price is None:
-            if request.order_type is OrderType.LIMIT:
+            if request.order_type is LIMIT:
                 return Reject(self.name, f"limit order for {request.symbol} without a price")
             return APPROVE
         if not math.isfinite(price) or price <= 0:
-            return Reject(self.name, f"limit price {price} for {request.symbol} is not a "
-                                     "positive number")
+            return Reject(
+                self.name, f"limit price {price} for {request.symbol} is not a positive number"
+            )
         return APPROVE
 
 
@@ -50,12 +51,18 @@ class TradingStateGate:
         if reduces_position(request, ctx):
             return APPROVE
         state = ctx.trading_state
-        if state is not TradingState.ACTIVE:
-            return Reject(self.name, f"{request.side} {request.symbol} would open or add while "
-                                     f"trading is {state.value}: only exits are allowed")
-        if request.intent is Intent.CLOSE:
-            return Reject(self.name, f"closing order for {request.symbol} but no position to "
-                                     "reduce (or other exits already close it)")
+        if state is not ACTIVE:
+            return Reject(
+                self.name,
+                f"{request.side} {request.symbol} would open or add while "
+                f"trading is {state.value}: only exits are allowed",
+            )
+        if request.intent is CLOSE:
+            return Reject(
+                self.name,
+                f"closing order for {request.symbol} but no position to "
+                "reduce (or other exits already close it)",
+            )
         if ctx.entries_paused:
             return Reject(self.name, "entries are paused")
         return APPROVE
@@ -76,8 +83,11 @@ class DailyLossGuard:
             return APPROVE
         loss = start - ctx.equity
         if loss >= self.max_pct * start:
-            return Reject(self.name, f"daily loss {loss:,.2f} ({loss / start:.2%}) reached the "
-                                     f"{self.max_pct:.2%} limit of opening equity {start:,.2f}")
+            return Reject(
+                self.name,
+                f"daily loss {loss:,.2f} ({loss / start:.2%}) reached the "
+                f"{self.max_pct:.2%} limit of opening equity {start:,.2f}",
+            )
         return APPROVE
 
 
@@ -90,8 +100,9 @@ class MaxContractsPerOrder:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if request.quantity <= self.limit:
             return APPROVE
-        return Resize(self.limit, self.name,
-                      f"quantity {request.quantity} > max {self.limit} per order")
+        return Resize(
+            self.limit, self.name, f"quantity {request.quantity} > max {self.limit} per order"
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +139,9 @@ class MaxPositionSize:
         budget = ctx.equity * self.max_pct
         if used + per_unit * request.quantity <= budget:
             return APPROVE
-        return Resize(fit(budget, used, per_unit), self.name,
-                      f"{request.quantity} x {per_unit:,.2f} on top of {used:,.2f} held or "
-                      f"working > {self.max_pct:.0%} of equity {ctx.equity:,.2f}")
+        return Resize(
+            fit(budget, used, per_unit),
+            self.name,
+            f"{request.quantity} x {per_unit:,.2f} on top of {used:,.2f} held or "
+            f"working > {self.max_pct:.0%} of equity {ctx.equity:,.2f}",
+        )

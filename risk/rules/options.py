@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from brokers.orders import OrderRequest, Side
+from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
+from risk.members import BUY, SELL
 from risk.rules.common import (
     fit,
     option_of,
@@ -32,7 +33,7 @@ class PremiumPerTrade:
     name: str = "premium_per_trade"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY:
+        if request.side is not BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -40,8 +41,11 @@ class PremiumPerTrade:
         if per_unit * request.quantity <= self.max_premium:
             return APPROVE
         return _resize_or_reject(
-            self.name, fit(self.max_premium, 0.0, per_unit), request,
-            f"premium {per_unit * request.quantity:,.2f} > max {self.max_premium:,.2f} per trade")
+            self.name,
+            fit(self.max_premium, 0.0, per_unit),
+            request,
+            f"premium {per_unit * request.quantity:,.2f} > max {self.max_premium:,.2f} per trade",
+        )
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,7 @@ class PremiumPerDay:
     name: str = "premium_per_day"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is not Side.BUY:
+        if request.side is not BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -64,9 +68,12 @@ class PremiumPerDay:
         if used + per_unit * request.quantity <= budget:
             return APPROVE
         return _resize_or_reject(
-            self.name, fit(budget, used, per_unit), request,
+            self.name,
+            fit(budget, used, per_unit),
+            request,
             f"premium today {used:,.2f} + {per_unit * request.quantity:,.2f} > "
-            f"{self.max_pct:.0%} of opening equity ({budget:,.2f})")
+            f"{self.max_pct:.0%} of opening equity ({budget:,.2f})",
+        )
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,12 @@ class ContractsPerUnderlying:
         if used + request.quantity <= self.limit:
             return APPROVE
         return _resize_or_reject(
-            self.name, self.limit - used, request,
+            self.name,
+            self.limit - used,
+            request,
             f"{used} contracts of {underlying} held or working + {request.quantity} > max "
-            f"{self.limit}")
+            f"{self.limit}",
+        )
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ class SameExpiryExposure:
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         option = option_of(request.symbol)
-        if option is None or request.side is not Side.BUY:
+        if option is None or request.side is not BUY:
             return APPROVE
         per_unit = unit_cost(request, ctx)
         if per_unit is None:
@@ -110,9 +120,12 @@ class SameExpiryExposure:
         if used + per_unit * request.quantity <= budget:
             return APPROVE
         return _resize_or_reject(
-            self.name, fit(budget, used, per_unit), request,
+            self.name,
+            fit(budget, used, per_unit),
+            request,
             f"premium expiring {expiry} {used:,.2f} + {per_unit * request.quantity:,.2f} > "
-            f"{self.max_pct:.0%} of equity ({budget:,.2f})")
+            f"{self.max_pct:.0%} of equity ({budget:,.2f})",
+        )
 
 
 @dataclass(frozen=True)
@@ -123,7 +136,10 @@ class NoShortOptions:
     name: str = "no_short_options"
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
-        if request.side is Side.SELL and option_of(request.symbol) is not None:
-            return Reject(self.name, f"selling {request.symbol} to open (short option) is not "
-                                     "allowed; set risk.options.allow_short_options to permit")
+        if request.side is SELL and option_of(request.symbol) is not None:
+            return Reject(
+                self.name,
+                f"selling {request.symbol} to open (short option) is not "
+                "allowed; set risk.options.allow_short_options to permit",
+            )
         return APPROVE

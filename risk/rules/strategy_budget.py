@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from brokers.orders import Intent, OrderRequest
+from brokers.orders import OrderRequest
 from risk.context import RiskContext
 from risk.decision import APPROVE, Decision, Reject
+from risk.members import OPEN
 from risk.rules.common import unit_cost
 
 RULE_NAME = "strategy_safeguards"
@@ -47,7 +48,7 @@ class StrategySafeguards:
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         strategy = request.strategy
-        if request.intent is not Intent.OPEN or not strategy or request.replaces:
+        if request.intent is not OPEN or not strategy or request.replaces:
             return APPROVE  # exits, manual orders and re-priced steps of an approved entry
         usage = self.source.usage(strategy)
         if usage.blocked:
@@ -56,13 +57,21 @@ class StrategySafeguards:
         if budget is None:
             return APPROVE
         if budget.max_entries_per_day is not None and (
-                usage.entries_today >= budget.max_entries_per_day):
-            return Reject(self.name, f"{strategy} made {usage.entries_today} entries today, "
-                                     f"max {budget.max_entries_per_day}")
+            usage.entries_today >= budget.max_entries_per_day
+        ):
+            return Reject(
+                self.name,
+                f"{strategy} made {usage.entries_today} entries today, "
+                f"max {budget.max_entries_per_day}",
+            )
         if budget.max_open_positions is not None and (
-                usage.open_positions >= budget.max_open_positions):
-            return Reject(self.name, f"{strategy} holds {usage.open_positions} positions, "
-                                     f"max {budget.max_open_positions}")
+            usage.open_positions >= budget.max_open_positions
+        ):
+            return Reject(
+                self.name,
+                f"{strategy} holds {usage.open_positions} positions, "
+                f"max {budget.max_open_positions}",
+            )
         if budget.max_capital_pct is not None:
             per_unit = unit_cost(request, ctx)  # limit (or ask) x the instrument's multiplier
             if per_unit is None:
@@ -70,8 +79,11 @@ class StrategySafeguards:
             premium = per_unit * request.quantity
             allowed = budget.max_capital_pct * ctx.equity
             if usage.committed_premium + premium > allowed:
-                return Reject(self.name, f"{strategy} would commit "
-                                         f"{usage.committed_premium + premium:,.0f} of premium, "
-                                         f"over its {budget.max_capital_pct:.0%} allocation "
-                                         f"({allowed:,.0f})")
+                return Reject(
+                    self.name,
+                    f"{strategy} would commit "
+                    f"{usage.committed_premium + premium:,.0f} of premium, "
+                    f"over its {budget.max_capital_pct:.0%} allocation "
+                    f"({allowed:,.0f})",
+                )
         return APPROVE

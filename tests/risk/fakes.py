@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from brokers.orders import Intent, Order, OrderRequest, OrderType, Side
-from market.calendar import Session
+from market.calendar import NEW_YORK, Session
 from market.data import Quote
 from risk.context import ContractGreeks, HeldPosition, LossStreak
 from risk.exposure import Exposure
@@ -16,8 +16,9 @@ from risk.state import TradingState
 
 # 2015-12-24 was a half day: 09:30-13:00 New York = 14:30-18:00 UTC.
 DAY = date(2015, 12, 24)
-SESSION = Session(DAY, datetime(2015, 12, 24, 14, 30, tzinfo=UTC),
-                  datetime(2015, 12, 24, 18, 0, tzinfo=UTC))
+SESSION = Session(
+    DAY, datetime(2015, 12, 24, 14, 30, tzinfo=UTC), datetime(2015, 12, 24, 18, 0, tzinfo=UTC)
+)
 NOON = datetime(2015, 12, 24, 17, 0, tzinfo=UTC)  # 12:00 New York
 CALL = "GOOG151231C00750000"  # expires a week later
 CALL_0DTE = "GOOG151224C00750000"
@@ -61,6 +62,9 @@ class FakeContext:
     def now(self) -> datetime:
         return self.at
 
+    def today(self) -> date:
+        return self.at.astimezone(NEW_YORK).date()
+
     def position_quantity(self, symbol: str) -> int:
         pos = self.held.get(symbol)
         return 0 if pos is None else pos.quantity
@@ -75,8 +79,9 @@ class FakeContext:
         return Exposure.of(self)
 
     def open_trade_count(self) -> int:
-        return (sum(1 for p in self.held.values() if p.quantity)
-                + sum(1 for o in self.working if o.request.intent is Intent.OPEN))
+        return sum(1 for p in self.held.values() if p.quantity) + sum(
+            1 for o in self.working if o.request.intent is Intent.OPEN
+        )
 
     def quote(self, symbol: str) -> Quote | None:
         return self.quotes.get(symbol)
@@ -103,8 +108,15 @@ class FakeContext:
         return self.streak
 
     # -- helpers --------------------------------------------------------------------------
-    def with_quote(self, symbol: str, bid: float, ask: float, ts: datetime | None = None,
-                   volume: int = 1_000, oi: int = 5_000) -> FakeContext:
+    def with_quote(
+        self,
+        symbol: str,
+        bid: float,
+        ask: float,
+        ts: datetime | None = None,
+        volume: int = 1_000,
+        oi: int = 5_000,
+    ) -> FakeContext:
         self.quotes[symbol] = Quote(symbol, ts or self.at, bid, ask, 10, 10, "GOOG")
         self.volumes[symbol] = volume
         self.ois[symbol] = oi
@@ -114,16 +126,28 @@ class FakeContext:
 _ids = iter(range(1, 10**9))
 
 
-def buy(symbol: str = CALL, quantity: int = 1, price: float | None = 2.0,
-        intent: Intent = Intent.OPEN, order_type: OrderType = OrderType.LIMIT) -> OrderRequest:
-    return OrderRequest(f"t-{next(_ids)}", symbol, Side.BUY, quantity, order_type, price,
-                        intent, underlying="GOOG")
+def buy(
+    symbol: str = CALL,
+    quantity: int = 1,
+    price: float | None = 2.0,
+    intent: Intent = Intent.OPEN,
+    order_type: OrderType = OrderType.LIMIT,
+) -> OrderRequest:
+    return OrderRequest(
+        f"t-{next(_ids)}", symbol, Side.BUY, quantity, order_type, price, intent, underlying="GOOG"
+    )
 
 
-def sell(symbol: str = CALL, quantity: int = 1, price: float | None = 2.0,
-         intent: Intent = Intent.CLOSE, order_type: OrderType = OrderType.LIMIT) -> OrderRequest:
-    return OrderRequest(f"t-{next(_ids)}", symbol, Side.SELL, quantity, order_type, price,
-                        intent, underlying="GOOG")
+def sell(
+    symbol: str = CALL,
+    quantity: int = 1,
+    price: float | None = 2.0,
+    intent: Intent = Intent.CLOSE,
+    order_type: OrderType = OrderType.LIMIT,
+) -> OrderRequest:
+    return OrderRequest(
+        f"t-{next(_ids)}", symbol, Side.SELL, quantity, order_type, price, intent, underlying="GOOG"
+    )
 
 
 def working(request: OrderRequest, filled: int = 0) -> Order:
