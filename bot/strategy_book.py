@@ -72,11 +72,17 @@ class StrategyBook:
         self._entries[strategy] = self._entries.get(strategy, 0) + 1
 
     def _count_entries(self, now: datetime, today: str) -> None:
-        """Once per day (and after a restart): count today's entries from the books."""
+        """Once per day (and after a restart): count today's entries from the books. After the
+        first count, orders made since were added in creation order: walk back from the newest
+        and stop at yesterday (a long backtest would otherwise rescan every order each day)."""
         local = now.astimezone(NEW_YORK)
         day_start = datetime.combine(local.date(), time(0), NEW_YORK)
         self._entries = {}
-        for order in self.orders.orders.values():
+        newest_first = bool(self._counted_day)
+        books = self.orders.orders.values()
+        for order in reversed(books) if newest_first else books:
+            if newest_first and order.created_at < day_start:
+                break
             req = order.request
             if (order.created_at >= day_start and req.intent is Intent.OPEN
                     and req.replaces is None and order.status is not OrderStatus.DENIED):
