@@ -36,6 +36,7 @@ from market.history.datasets import OPTIONS_MINUTE  # noqa: E402
 from market.history.importer import import_shipped  # noqa: E402
 from market.history.ingest import commit_ingest, ingest_stream, store_schema  # noqa: E402
 from market.history.query import HistoryQuery  # noqa: E402
+from market.history.rest import SPLIT_SCHEMA  # noqa: E402
 from market.history.store import HistoryStore  # noqa: E402
 
 UNDERLYINGS = ["SPY", "QQQ", "IWM", "AAPL", "TSLA", "NVDA", "AMZN", "META", "MSFT", "AMD"]
@@ -218,6 +219,18 @@ def main() -> None:
         print(f"  one contract, a year ({n_year:,} rows): ours (Polars, pruned files) "
               f"{t_year * 1000:7.1f} ms   DuckDB SQL {t_duck_year * 1000:7.1f} ms   "
               f"Polars on the whole glob {t_pl_year * 1000:7.1f} ms")
+        # split-adjusted: a SYNTHETIC 2:1 SPY split on 2024-07-01; the contract at 155 after it
+        # was the 310 strike before it (decision 0207)
+        store.write_table(pa.table({
+            "execution_date": [date(2024, 7, 1)], "split_from": [1.0], "split_to": [2.0],
+            "adjustment_type": ["forward_split"], "historical_adjustment_factor": [0.5]},
+            schema=SPLIT_SCHEMA), "splits", None, "SPY")
+        adjusted = contract[:-8] + "00155000"
+        n_adj = query.contract_minute_bars(adjusted, adjusted=True).num_rows
+        t_adj = timed(lambda: query.contract_minute_bars(adjusted, adjusted=True))
+        print(f"  one contract, a year, split-adjusted ({n_adj:,} rows): ours "
+              f"{t_adj * 1000:7.1f} ms   (raw read of one contract above: "
+              f"{t_year * 1000:.1f} ms)")
         query.close()
 
         print("== Size per day: real shipped GOOG 2015-12-24 (gzip CSV vs store)")
