@@ -60,13 +60,26 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
         broker="alpaca",
         feed={"kind": "alpaca", "underlyings": ["AAPL"], "stale_after_seconds": 3600},
         alpaca={
-            "api_key": KEY, "secret_key": SECRET, "trading_url": url, "data_url": url,
-            "stream_url": alpaca.stream_url, "timeout_seconds": 2.0,
-            "stream_reconnect_seconds": 0.05, "retry_initial_seconds": 0.01,
+            "api_key": KEY,
+            "secret_key": SECRET,
+            "trading_url": url,
+            "data_url": url,
+            "stream_url": alpaca.stream_url,
+            "timeout_seconds": 2.0,
+            "stream_reconnect_seconds": 0.05,
+            "retry_initial_seconds": 0.01,
             "option_stream_url": f"ws://127.0.0.1:{alpaca.port}/v1beta1/indicative",
         },
-        risk={"disabled_rules": ["volume", "open_interest", "spread", "stale_quote",
-                                 "zero_dte_cutoff", "session_window"]},
+        risk={
+            "disabled_rules": [
+                "volume",
+                "open_interest",
+                "spread",
+                "stale_quote",
+                "zero_dte_cutoff",
+                "session_window",
+            ]
+        },
         telegram=telegram_config(fake),
     )
     daemon = Daemon(settings, clock=SimClock(NOW))
@@ -77,9 +90,16 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
         await until(lambda: bot.market.quote(CONTRACT) is not None, within=10)
         await until(lambda: not getattr(bot.orders.ctx, "feed_stale", True))
         alpaca.fill_on_submit = False
-        request = bot.orders.new_request(CONTRACT, Side.BUY, 1, intent=Intent.OPEN,
-                                         order_type=OrderType.LIMIT, limit_price=0.35,
-                                         underlying="AAPL", reason="e2e")
+        request = bot.orders.new_request(
+            CONTRACT,
+            Side.BUY,
+            1,
+            intent=Intent.OPEN,
+            order_type=OrderType.LIMIT,
+            limit_price=0.35,
+            underlying="AAPL",
+            reason="e2e",
+        )
         order = bot.orders.submit(request)
         await until(lambda: order.status is OrderStatus.ACCEPTED)
 
@@ -96,8 +116,7 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
         assert "Broker: <b>DISCONNECTED</b> (trade-updates stream closed" in status["text"]
 
         alpaca.accept_streams = True
-        back = await fake.wait_sent(lambda m: "reconnected after" in m.get("text", ""),
-                                    within=10)
+        back = await fake.wait_sent(lambda m: "reconnected after" in m.get("text", ""), within=10)
         assert "Broker alpaca reconnected after" in back["text"]
         await until(lambda: order.status is OrderStatus.FILLED)
         await until(lambda: daemon.reconnect_reconciliations == 1)
