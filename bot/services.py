@@ -28,13 +28,16 @@ def build_services(daemon: Daemon) -> list[Service]:
     services: list[Service] = []
     settings = daemon.settings
     restore_strategy_switches(daemon.bot)
-    if settings.telegram.enabled:
+    if settings.telegram.enabled or settings.http.enabled:
         from bot.monitor import Monitor
-        from bot.telegram import TelegramService
 
+        # Its notices (broker and feed down/back, stalls) reach the dashboard too.
         services.append(Monitor(daemon.bot, live_feed=not daemon.replay,
                                 stale_after=settings.feed.stale_after_seconds,
                                 heartbeat_minutes=settings.telegram.heartbeat_minutes))
+    if settings.telegram.enabled:
+        from bot.telegram import TelegramService
+
         services.append(TelegramService(daemon.bot, settings.telegram, health=daemon.health,
                                         stop_reason=lambda: daemon.stop_reason))
     return services

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.control_views import status_view
+from bot.daemon import Daemon
 from bot.events import Notice
 from bot.monitor import BrokerWatch, Monitor
 from bot.wiring import Bot, build_bot
@@ -245,3 +246,15 @@ def test_status_says_why_and_for_how_long_the_broker_is_down(
     assert view.broker_note == "trade-updates stream closed, for 42 s"
     venue.downtime = True
     assert status_view(bot, {}).broker_note.endswith("planned downtime")
+
+
+@pytest.mark.parametrize(("http", "telegram", "watched"), [(True, False, True),
+                                                           (False, False, False)])
+def test_the_dashboard_alone_is_enough_to_run_the_monitor(
+        tmp_path, http: bool, telegram: bool, watched: bool) -> None:
+    daemon = Daemon(make_settings(tmp_path, http={"enabled": http, "port": 0},
+                                  telegram={"enabled": telegram}))
+    try:
+        assert any(isinstance(s, Monitor) for s in daemon.services) is watched
+    finally:
+        daemon.bot.close()
