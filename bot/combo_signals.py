@@ -20,6 +20,7 @@ from risk.sizing import contracts_for_risk
 from strategies.base import Signal, SignalAction
 
 if TYPE_CHECKING:
+    from bot.combo_orders import ComboOrder
     from bot.engine import Engine
 
 
@@ -110,3 +111,39 @@ def _skip(engine: Engine, signal: Signal, why: str, rule: str) -> None:
             data={"rule": rule, "symbol": signal.symbol},
         )
     )
+
+
+def flatten_combos(engine: Engine, reason: str, symbol: str | None = None) -> list[ComboOrder]:
+    """Close the spreads still held as spreads (flatten, kill switch, end of day): each
+    opened combo whose legs are still held closes as one combo, by the flatten policy. What
+    is left over (a leg closed outside the bot) is closed leg by leg by the engine."""
+    assert engine.execution is not None
+    out = []
+    for combo in list(engine.orders.combos.combos.values()):
+        spec = combo.spec
+        if spec.intent is not Intent.OPEN or not combo.filled_quantity:
+            continue
+        if symbol is not None and all(leg.symbol != symbol for leg in spec.legs):
+            continue
+        held = min(_held(engine, leg) // leg.ratio for leg in spec.legs)
+        held = min(held, combo.filled_quantity)
+        if held <= 0:
+            continue
+        closing = MultiLegOrder(
+            engine.orders.ids.next(),
+            tuple(leg.reversed for leg in spec.legs),
+            held,
+            OrderType.MARKET,
+            None,
+            strategy=spec.strategy,
+            reason=reason,
+        )
+        out.append(engine.execution.execute_combo(closing, "flatten"))
+        engine.summary.orders += 1
+    return out
+
+
+def _held(engine: Engine, leg: Leg) -> int:
+    """Contracts of `leg` still held the way the combo opened them."""
+    quantity = engine.portfolio.quantity(leg.symbol)
+    return max(quantity, 0) if leg.side is Side.BUY else max(-quantity, 0)

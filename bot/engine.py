@@ -14,7 +14,7 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from bot.brackets import Bracket, BracketBook
-from bot.combo_signals import act_on_combo
+from bot.combo_signals import act_on_combo, flatten_combos
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
 from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
@@ -318,6 +318,7 @@ class Engine:
             if order.request.intent is Intent.OPEN and symbol in (None, order.request.symbol):
                 self.orders.cancel(order.client_order_id)
         out: list[Order] = []
+        flatten_combos(self, reason, symbol)  # spreads close as one combo, never legged out
         for pos in self.portfolio.open_positions():
             if symbol is None or pos.symbol == symbol:
                 exit_order = self._exit(pos.symbol, reason, self.brackets.get(pos.symbol))

@@ -7,13 +7,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.events import Notice
-from brokers.orders import Intent, OrderStatus
+from brokers.orders import Intent, OrderStatus, Side
 from market.clock import SimClock
 from market.data import Quote
 from market.state import MarketState
+from risk.state import TradingState
 from strategies.base import Signal, SignalAction, SignalLeg, Strategy
 from strategies.guard import GuardedStrategy
-from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes
+from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes, vertical
 
 LEGS = (SignalLeg(LOW, "buy"), SignalLeg(HIGH, "sell"))
 
@@ -78,3 +79,20 @@ def test_a_spread_too_big_for_the_risk_budget_is_skipped_and_said() -> None:
     quotes(bot, (3.00, 3.20), (1.00, 1.10))
     assert bot.orders.combos.combos == {}
     assert any(n.kind == "order_denied" and "[risk_per_trade]" in n.text for n in notices)
+
+
+def test_flatten_closes_a_held_spread_as_one_combo_never_leg_by_leg() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    opened = bot.orders.submit_combo(vertical(bot, 2.20, quantity=3))
+    assert opened.status is OrderStatus.FILLED
+    bot.control.set_state(TradingState.HALTED, "kill switch (test)", bot.clock.now())
+    bot.engine.flatten("kill switch (test)")
+    closes = [c for c in bot.orders.combos.combos.values() if c.spec.intent is Intent.CLOSE]
+    assert len(closes) == 1 and closes[0].spec.quantity == 3
+    assert closes[0].status is OrderStatus.FILLED
+    assert [leg.side for leg in closes[0].spec.legs] == [Side.SELL, Side.BUY]
+    single_exits = [o for o in bot.orders.orders.values()
+                    if o.request.intent is Intent.CLOSE and o.request.parent_id is None]
+    assert single_exits == []
+    assert bot.portfolio.quantity(LOW) == bot.portfolio.quantity(HIGH) == 0
