@@ -61,6 +61,17 @@ class AccountView:
     def __post_init__(self) -> None:
         self.journal.load(self.orders.store.load_fills())
         self.orders.fill_listeners.append(self._on_fill)
+        self.remember_recent_orders()
+
+    def remember_recent_orders(self) -> int:
+        """Give the order-rate throttle and the duplicate guard back the orders approved in
+        their windows before a restart (decision 0167): one query for the last minute."""
+        risk = self.orders.risk
+        horizon = risk.memory
+        if horizon is None:
+            return 0
+        now = self.clock.now()
+        return risk.remember(self.orders.store.load_orders(since=now - horizon), now)
 
     def _on_fill(self, fill: Fill, _order: Order | None) -> None:
         self.journal.record(fill)

@@ -103,20 +103,26 @@ class RiskManager:
             checking(None, None, False)
             ctx.end_check()
 
+    @property
+    def memory(self) -> timedelta | None:
+        """How far back the rules that remember approvals look (the longest of their windows),
+        None when no rule remembers anything."""
+        spans = [
+            getattr(r, "memory", MAX_MEMORY) for r in self.rules if isinstance(r, StatefulRule)
+        ]
+        return max(spans, default=None)
+
     def remember(self, orders: Iterable[Order], now: datetime) -> int:
         """Replay orders this gate approved before a restart into the rules that remember
         approvals (the order-rate throttle, the duplicate guard), oldest first, so their
-        windows survive the restart (decision 0167). Denied orders and orders older than the
-        longest window are skipped; returns how many were replayed."""
-        horizon = max(
-            (getattr(r, "memory", MAX_MEMORY) for r in self.rules if isinstance(r, StatefulRule)),
-            default=None,
-        )
+        windows survive the restart (decision 0167). Denied orders and orders older than
+        `memory` are skipped; returns how many were replayed."""
+        horizon = self.memory
         if horizon is None:
             return 0
         since = now - horizon
         recent = sorted(
-            (o for o in orders if o.status is not DENIED and since <= o.created_at <= now),
+            (o for o in orders if o.status is not DENIED and o.created_at >= since),
             key=lambda o: o.created_at,
         )
         for order in recent:

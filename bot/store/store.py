@@ -287,8 +287,12 @@ class Store:
         }
         self._run(self._sql.upsert_position, values)
 
-    def load_orders(self, open_only: bool = False) -> list[Order]:
+    def load_orders(self, open_only: bool = False, since: datetime | None = None) -> list[Order]:
+        """Orders oldest first; `since` keeps those created at or after it (the risk gate's
+        throttle and duplicate windows are rebuilt from the last minute at start-up)."""
         q = select(t.orders).where(t.orders.c.account == self.account)
+        if since is not None:
+            q = q.where(t.orders.c.created_at >= since)
         if open_only:
             terminal = [s.value for s in OrderStatus if s.is_terminal]
             q = q.where(t.orders.c.status.not_in(terminal))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from brokers.orders import Order, OrderStatus
 from risk.decision import APPROVE, Reject
 from risk.manager import RiskManager
 from risk.rules.flow import DuplicateOrderGuard, OrderRateThrottle
@@ -23,7 +24,8 @@ def test_throttle_per_second_boundary():
         assert manager.check(buy(sym), ctx).approved
     verdict = manager.check(buy(PUT), ctx)
     assert verdict.rejection is not None and "3 orders in the last second" in (
-        verdict.rejection.reason)
+        verdict.rejection.reason
+    )
     ctx.at = NOON + timedelta(seconds=1)  # the first three fall out of the window
     assert manager.check(buy(PUT), ctx).approved
 
@@ -62,7 +64,8 @@ def test_duplicate_guard_same_contract_and_side_within_window():
     ctx.at = NOON + timedelta(seconds=9)
     verdict = manager.check(buy(CALL), ctx)
     assert isinstance(verdict.rejection, Reject) and "already sent 9.0s ago" in (
-        verdict.rejection.reason)
+        verdict.rejection.reason
+    )
     assert manager.check(buy(PUT), ctx).approved  # another contract is no duplicate
     ctx.at = NOON + timedelta(seconds=10)
     assert manager.check(buy(CALL), ctx).approved
@@ -85,3 +88,34 @@ def test_a_repricing_step_is_not_a_duplicate():
     step = replace(buy(CALL), replaces=first.client_order_id)
     assert guard.check(step, FakeContext()) is APPROVE
     assert isinstance(guard.check(buy(CALL), FakeContext()), Reject)
+
+
+def test_remember_replays_approved_orders_of_the_window_into_both_rules():
+    """What a restart rebuilds from the store: approved orders of the last minute count, a
+    denied order and one older than the window do not."""
+    throttle = OrderRateThrottle(per_second=None, per_minute=2)
+    guard = DuplicateOrderGuard(timedelta(seconds=30))
+    manager = RiskManager([guard, throttle])
+    assert manager.memory == timedelta(minutes=1)  # the longer of the two windows
+    a, b, c, d = symbols(4)
+    stored = [
+        Order(buy(a), NOON - timedelta(seconds=10), OrderStatus.FILLED),
+        Order(buy(b), NOON - timedelta(seconds=40), OrderStatus.CANCELLED),
+        Order(buy(c), NOON - timedelta(seconds=5), OrderStatus.DENIED),
+        Order(buy(d), NOON - timedelta(seconds=61), OrderStatus.FILLED),
+    ]
+    assert manager.remember(stored, NOON) == 2
+    ctx = FakeContext()
+    verdict = manager.check(buy(a), ctx)  # sent 10 s ago: a duplicate
+    assert verdict.rejection is not None and verdict.rejection.rule == "duplicate_order"
+    assert manager.check(buy(b), ctx).rejection == Reject(
+        "order_rate", "2 orders in the last minute, max 2"
+    )  # b's 40 s is outside the guard's window, inside the throttle's
+    ctx.at = NOON + timedelta(seconds=21)  # b (40 s before noon) has left the minute
+    assert manager.check(buy(c), ctx).approved  # the denied order never counted
+
+
+def test_remember_without_rules_that_remember_is_a_no_op():
+    manager = RiskManager([OrderSanity()])
+    assert manager.memory is None
+    assert manager.remember([Order(buy(CALL), NOON, OrderStatus.FILLED)], NOON) == 0
