@@ -278,3 +278,28 @@ async def test_ibkr_drop_in_the_planned_window_raises_no_alarm(ib_venue, tws: Fa
     assert alerts(notices) == []
     assert [c.connected for c in changes] == [False, True]
     assert "planned nightly restart window" in changes[0].reason
+
+
+async def test_ibkr_tws_losing_ib_is_a_disconnect_though_the_socket_stays_up(
+    ib_venue, tws: FakeTws
+) -> None:
+    broker, bot, _clock = ib_venue
+    monitor, notices, _changes = watched(bot)
+
+    def tws_says(code: str, text: str) -> None:
+        for writer in tws._writers:
+            tws._send(writer, ["4", "2", "-1", code, text, ""])
+
+    tws_says("1100", "Connectivity between IB and Trader Workstation has been lost.")
+    await until(lambda: not broker.connected)
+    assert broker.ib.isConnected()
+    tws_says("1100", "Connectivity between IB and Trader Workstation has been lost.")
+    tws_says(
+        "1102",
+        "Connectivity between IB and Trader Workstation has been restored - data maintained.",
+    )
+    await until(lambda: broker.connected)
+    monitor.check()
+    assert alerts(notices) == ["broker_disconnected", "broker_reconnected"]
+    down = next(n for n in notices if n.kind == "broker_disconnected")
+    assert "TWS lost its connection to IB (1100)" in down.text
