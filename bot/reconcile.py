@@ -70,8 +70,9 @@ def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
 async def reconcile(store: Store, broker: Broker, orders: OrderManager,
                     portfolio: Portfolio) -> ReconcileReport:
     report = ReconcileReport()
-    known_fills = store.fill_ids()
     theirs = await broker.fetch_fills()
+    # Read after the await: an adapter's own catch-up may have recorded some meanwhile.
+    known_fills = store.fill_ids()
     unknown = [f for f in theirs if f.fill_id not in known_fills]
     # A fill we recorded under another id (Alpaca's stream vs its activities, decision 0251):
     # recognised by order, side, size, price and time, one to one, so it is never counted twice.
