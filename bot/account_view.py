@@ -165,6 +165,9 @@ class AccountView:
         return book
 
     def exposure(self) -> Exposure:
+        book = self._book
+        if self._book_fresh and book is not None:  # fresh only inside a check
+            return book.exposure
         return self._current_book().exposure
 
     def open_trade_count(self) -> int:

@@ -28,7 +28,8 @@ class OrderRateThrottle:
     per_second: int | None
     per_minute: int | None
     name: str = "order_rate"
-    _sent: deque[datetime] = field(default_factory=deque, repr=False)
+    _sent: deque[datetime] = field(default_factory=deque, repr=False)  # the last minute
+    _second: deque[datetime] = field(default_factory=deque, repr=False)  # the last second
 
     @property
     def memory(self) -> timedelta:
@@ -36,36 +37,36 @@ class OrderRateThrottle:
         return MINUTE
 
     def _prune(self, now: datetime) -> None:
+        """Drop what left each window. Approvals arrive in time order, so both windows are
+        counted by their length instead of a scan (decision 0166)."""
         horizon = now - MINUTE
         sent = self._sent
         while sent and sent[0] <= horizon:
             sent.popleft()
+        horizon = now - SECOND
+        second = self._second
+        while second and second[0] <= horizon:
+            second.popleft()
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if not self._sent or not is_entry(request, ctx):
             return APPROVE
-        now = ctx.now()
-        self._prune(now)
+        self._prune(ctx.now())
         if self.per_minute is not None and len(self._sent) >= self.per_minute:
             return Reject(
                 self.name, f"{len(self._sent)} orders in the last minute, max {self.per_minute}"
             )
-        if self.per_second is not None:
-            horizon = now - SECOND
-            recent = 0
-            for ts in reversed(self._sent):
-                if ts <= horizon:
-                    break
-                recent += 1
-            if recent >= self.per_second:
-                return Reject(
-                    self.name, f"{recent} orders in the last second, max {self.per_second}"
-                )
+        if self.per_second is not None and len(self._second) >= self.per_second:
+            return Reject(
+                self.name,
+                f"{len(self._second)} orders in the last second, max {self.per_second}",
+            )
         return APPROVE
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
         self._prune(now)
         self._sent.append(now)
+        self._second.append(now)
 
 
 @dataclass

@@ -75,9 +75,10 @@ class GreeksLimit:
         last = self._last
         if exposure is not last.exposure:
             return self._sum(exposure, ctx)
-        prev = last.greeks
-        for i, sym in enumerate(last.symbols):
-            if self._greeks(sym, ctx) is not prev[i]:
+        fetch = ctx.greeks
+        for (sym, option), before in zip(last.symbols, last.greeks, strict=True):
+            now = fetch(sym) if option else self._greeks(sym, ctx)
+            if now is not before:
                 return self._sum(exposure, ctx)
         return last.totals, last.unknown
 
@@ -85,13 +86,13 @@ class GreeksLimit:
         reject_unknown = self._on[1]
         delta = gamma = vega = theta = 0.0
         unknown = None
-        symbols: list[str] = []
+        symbols: list[tuple[str, bool]] = []
         seen: list[ContractGreeks | None] = []
         for sym, qty in exposure.signed_by_symbol.items():
             if not qty:
                 continue
             g = self._greeks(sym, ctx)
-            symbols.append(sym)
+            symbols.append((sym, option_of(sym) is not None))
             seen.append(g)
             if g is None:
                 if reject_unknown:
@@ -162,7 +163,7 @@ class _Totals:
 
     def __init__(self) -> None:
         self.exposure: object = None
-        self.symbols: list[str] = []
+        self.symbols: list[tuple[str, bool]] = []  # (symbol, is an option)
         self.greeks: list[ContractGreeks | None] = []
         self.totals: list[float] = []
         self.unknown: str | None = None
