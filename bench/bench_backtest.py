@@ -4,9 +4,11 @@
    and one quote per minute, the `sma_cross` reference strategy (SMA 10/30, long only) through
    the whole path: engine, strategy, sizing, risk rules, order manager with its SQLite store,
    paper venue with its ledger. Against: a plain Python loop and a numpy reference of the same
-   rule (the limits), and backtesting.py / backtrader run in a throwaway venv (/tmp/peers) as
-   a subprocess (they are AGPL/GPL and never enter our lock file). Entry counts are printed so
-   the engines can be seen to agree.
+   rule (the limits), and backtesting.py / backtrader / NautilusTrader run in a throwaway venv
+   (/tmp/peers) as a subprocess (AGPL/GPL/LGPL: they never enter our lock file). Entry counts
+   are printed so the engines can be seen to agree, then our ratio to each goal. The indicator
+   registry is off in that run, as `sma_cross` reads none of it (the peers compute only their
+   two averages); the same path with the default indicator set is timed on a slice and shown.
 2. The shipped full-chain GOOG day (~277,000 events) through the same path, with the feed's
    own share of the time and the top of a cProfile.
 
@@ -90,24 +92,29 @@ def to_events(df: pd.DataFrame) -> list[Bar | Quote]:
     return out
 
 
-def bench_settings() -> Settings:
+def bench_settings(indicators: bool = False) -> Settings:
     """The reference rule on the live path; rules a bare crossover has no notion of are off
-    (session windows, streak cooldowns, the underlying-volume check), everything else on."""
+    (session windows, streak cooldowns, the underlying-volume check), everything else on.
+    The indicator registry (21 indicators on 1m-1d, 61 candle patterns on 5m) is off unless
+    asked for: `sma_cross` reads none of it."""
+    extra: dict[str, Any] = {} if indicators else {
+        "indicators": {"specs": [], "candle_timeframes": [], "symbols": []}}
     return Settings(
         strategies={"sma_cross": {"fast": FAST, "slow": SLOW}},
         risk={"disabled_rules": ["volume", "session_window", "losing_streak",
                                  "duplicate_order"], "max_position_pct": 0.5},
         orders={"flatten_before_close_minutes": 0},
         paper={"commission_per_contract": 0.0},
-        execution={"entry": {"style": "natural"}, "take_profit": {"style": "natural"}})
+        execution={"entry": {"style": "natural"}, "take_profit": {"style": "natural"}},
+        **extra)
 
 
-def ours(df: pd.DataFrame) -> tuple[float, int, int]:
+def ours(df: pd.DataFrame, indicators: bool = False) -> tuple[float, int, int]:
     events = to_events(df)
     days = sorted({d.date() for d in pd.DatetimeIndex(df.index).tz_convert("America/New_York")})
     data = BacktestData(Prebuilt(events), days, [SYMBOL], "benchmark bars")
     start = time.perf_counter()
-    result = run(bench_settings(), data)
+    result = run(bench_settings(indicators), data)
     elapsed = time.perf_counter() - start
     entries = sum(1 for f in result.fill_log if f["side"] == "buy")
     return elapsed, entries, len(result.trades)
@@ -151,7 +158,7 @@ def numpy_reference(close: np.ndarray) -> tuple[float, int]:
 def peers(df: pd.DataFrame) -> list[dict[str, Any]]:
     if not PEERS.exists():
         print("  peers: /tmp/peers not found. To compare, run: python3 -m venv /tmp/peers && "
-              "/tmp/peers/bin/pip install backtesting backtrader")
+              "/tmp/peers/bin/pip install backtesting backtrader nautilus_trader")
         return []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bars.csv"
@@ -202,20 +209,35 @@ def main() -> None:
     t_np, n_np = numpy_reference(df.Close.to_numpy())
     t_py, n_py = python_loop(df.Close.tolist())
     t_us, n_us, closed = ours(df)
-    rows = [("numpy reference (the limit)", t_np, n_np),
-            ("plain Python loop", t_py, n_py),
-            ("TradeFly full live path", t_us, n_us)]
+    rows = [("numpy reference (the limit)", N_BARS, t_np, n_np),
+            ("plain Python loop", N_BARS, t_py, n_py),
+            ("TradeFly full live path", N_BARS, t_us, n_us)]
+    peer_rows = []
     for peer in peers(df):
         if "error" in peer:
             print(f"  {peer['engine']}: not available ({peer['error']})")
             continue
-        rows.append((str(peer["engine"]), float(peer["seconds"]), int(peer["trades"])))
-    print(f"{'engine':32s} {'seconds':>9s} {'bars/s':>12s} {'entries':>8s}")
-    for name, secs, entries in rows:
-        rate = N_BARS / secs if secs > 0 else math.inf
-        print(f"{name:32s} {secs:9.3f} {rate:12,.0f} {entries:8d}")
+        peer_rows.append((str(peer["engine"]), N_BARS, float(peer["seconds"]),
+                          int(peer["trades"])))
+    n_ind = N_BARS // 10
+    t_ind, n_ind_entries, _ = ours(df.iloc[:n_ind], indicators=True)
+    rows += [*peer_rows, (f"TradeFly, default indicators on ({n_ind:,} bars)", n_ind, t_ind,
+                          n_ind_entries)]
+    print(f"{'engine':44s} {'seconds':>9s} {'bars/s':>12s} {'entries':>8s}")
+    for name, bars, secs, entries in rows:
+        rate = bars / secs if secs > 0 else math.inf
+        print(f"{name:44s} {secs:9.3f} {rate:12,.0f} {entries:8d}")
     print(f"  (TradeFly: {closed} round trips closed; entries differ from the references only "
           "where the risk gate or the session close refuses an entry)")
+    goals = {"backtesting.py": 2.0, "backtrader": 10.0, "NautilusTrader": 10.0}
+    for name, _bars, secs, _entries in peer_rows:
+        if name in goals:
+            ratio = secs / t_us
+            print(f"  TradeFly vs {name}: {ratio:.2f}x its bars/s (goal >= {goals[name]:g}x: "
+                  f"{'met' if ratio >= goals[name] else 'missed'})")
+    missing = sorted(set(goals) - {r[0] for r in peer_rows})
+    if missing:
+        print(f"  not measured this run: {', '.join(missing)}")
     goog_day()
 
 

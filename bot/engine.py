@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 Event = Quote | Trade | Bar
 ONE_SIDED = frozenset({"no_ask"})
+_INF = float("inf")
 
 
 @dataclass
@@ -109,22 +110,28 @@ class Engine:
 
     # -- events ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:
-        self.last_event_at = event.ts
-        self._check_session(event.ts)
-        if type(event) is Quote:
-            self.on_quote(event)
-        elif type(event) is Trade:
-            self.on_trade(event)
-        elif type(event) is Bar:
-            self.on_bar(event)
+        ts = self.last_event_at = event.ts
+        if ts is not self._last_checked:  # events of one release share one stamp object
+            self._check_session(ts)
+        kind = type(event)
+        if kind is Quote:
+            self.on_quote(event)  # type: ignore[arg-type]
+        elif kind is Bar:
+            self.on_bar(event)  # type: ignore[arg-type]
+        elif kind is Trade:
+            self.on_trade(event)  # type: ignore[arg-type]
         if self.execution is not None and self.execution.chains:
-            self.execution.on_time(event.ts)
+            self.execution.on_time(ts)
 
     def on_quote(self, quote: Quote) -> None:
-        problem = quote_problem(quote)
-        if problem is not None:
-            self._drop(quote, problem)
-            return
+        # quote_problem's own fast path, inline: a sound quote (nearly all) costs no call.
+        bid, ask = quote.bid, quote.ask
+        if not (0.0 <= bid <= ask < _INF and ask > 0.0 and quote.bid_size >= 0
+                and quote.ask_size >= 0):
+            problem = quote_problem(quote)
+            if problem is not None:
+                self._drop(quote, problem)
+                return
         self.market.on_quote(quote)
         for venue in self.venues:
             venue.on_quote(quote)
