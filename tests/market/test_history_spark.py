@@ -13,6 +13,7 @@ from datetime import date
 
 import pyarrow.compute as pc
 import pytest
+from pyspark import SparkContext
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
@@ -62,6 +63,22 @@ def spark() -> Iterator[SparkSession]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    _end_jvm()
+
+
+def _end_jvm() -> None:
+    """Stop the JVM too (`stop` leaves it running for the rest of the test run): it exits when
+    its stdin closes, as pyspark's launcher arranges."""
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    proc = gateway.proc
+    if proc.stdin is not None:
+        proc.stdin.close()
+    proc.wait(timeout=60)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
 
 
 @pytest.fixture(scope="module")
