@@ -26,7 +26,7 @@ from datetime import date, timedelta
 from typing import Literal, Protocol
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.chain import OptionChain
@@ -91,6 +91,14 @@ class DailyHistoryConfig(BaseModel):
         "this at the close are left out of the closing IV "
         "(default 15 min).",
     )
+
+    @model_validator(mode="after")
+    def _minimums_fit(self) -> DailyHistoryConfig:
+        if self.min_iv_sessions > self.iv_sessions:
+            raise ValueError("min_iv_sessions must not exceed iv_sessions")
+        if self.min_volume_sessions > self.volume_sessions:
+            raise ValueError("min_volume_sessions must not exceed volume_sessions")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -215,3 +215,10 @@ def test_recorder_folds_each_close_in_and_survives_a_store_failure(
     assert rec.put_volume == 8 and rec.atm_iv == pytest.approx(SIGMA, abs=1e-8)
     assert book.volume_avg("GOOG", date(2015, 12, 24), "puts") == (8.0, 1)
     assert (recorder.failures, len(store.saved)) == ((1, 0) if fail else (0, 1))
+
+
+def test_config_refuses_a_minimum_larger_than_its_window() -> None:
+    with pytest.raises(ValueError, match="min_volume_sessions must not exceed volume_sessions"):
+        DailyHistoryConfig(min_volume_sessions=40)
+    with pytest.raises(ValueError, match="min_iv_sessions must not exceed iv_sessions"):
+        DailyHistoryConfig(iv_sessions=10)
