@@ -28,11 +28,21 @@ def _setup(**cfg: object) -> tuple[Scalping, MarketState]:
     return Scalping(ScalpingConfig(**cfg), market, SimClock(T0)), market  # type: ignore[arg-type]
 
 
-def _run(strategy: Scalping, symbol: str, start: float, end: float,
-         spread: float = 0.20) -> list[Signal]:
+def _run(
+    strategy: Scalping, symbol: str, start: float, end: float, spread: float = 0.20
+) -> list[Signal]:
     strategy.on_quote(Quote(symbol, T0, start - spread / 2, start + spread / 2, underlying="GOOG"))
-    return list(strategy.on_quote(Quote(symbol, T0 + timedelta(minutes=3), end - spread / 2,
-                                        end + spread / 2, underlying="GOOG")))
+    return list(
+        strategy.on_quote(
+            Quote(
+                symbol,
+                T0 + timedelta(minutes=3),
+                end - spread / 2,
+                end + spread / 2,
+                underlying="GOOG",
+            )
+        )
+    )
 
 
 def test_fires_at_exactly_the_momentum_threshold_and_not_below() -> None:
@@ -75,8 +85,9 @@ def test_rsi_band_blocks_calls_when_overbought_but_not_puts() -> None:
     market.indicators = IndicatorsConfig().build(CAL)
     open_ = datetime(2015, 12, 24, 14, 30, tzinfo=UTC)
     for i in range(20):  # 20 rising minutes: RSI 14 = 100
-        market.on_bar(Bar("GOOG", open_ + timedelta(minutes=i + 1), 700 + i, 701 + i, 700 + i,
-                          701 + i, 1000))
+        market.on_bar(
+            Bar("GOOG", open_ + timedelta(minutes=i + 1), 700 + i, 701 + i, 700 + i, 701 + i, 1000)
+        )
     assert market.indicators.value("GOOG", "1m", "rsi14") > 70
     assert _run(strategy, CALL, 10.0, 10.5) == []
     assert len(_run(strategy, PUT, 10.0, 10.5)) == 1
@@ -105,8 +116,17 @@ def test_higher_timeframe_trend_must_agree() -> None:
     open_ = datetime(2015, 12, 24, 14, 30, tzinfo=UTC)
     for i in range(120):
         price = 800 - i * 0.4
-        market.on_bar(Bar("GOOG", open_ + timedelta(minutes=i + 1), price, price + 0.1,
-                          price - 0.5, price - 0.4, 1000))
+        market.on_bar(
+            Bar(
+                "GOOG",
+                open_ + timedelta(minutes=i + 1),
+                price,
+                price + 0.1,
+                price - 0.5,
+                price - 0.4,
+                1000,
+            )
+        )
     ind = market.indicators
     assert ind.value("GOOG", "5m", "ema9") < ind.value("GOOG", "5m", "ema21")
     assert _run(strategy, CALL, 10.0, 10.5) == []
@@ -115,3 +135,22 @@ def test_higher_timeframe_trend_must_agree() -> None:
     strategy, market = _setup(confirm_timeframe=None, call_rsi_band=(0.0, 100.0))
     market.indicators = ind
     assert len(_run(strategy, CALL, 10.0, 10.5)) == 1  # the rule switched off
+
+
+def test_the_funnel_counts_where_each_quote_stopped() -> None:
+    strategy, _ = _setup(min_volume=150)  # 100 contracts traded: every mover stops at volume
+    _run(strategy, CALL, 10.0, 10.5, spread=0.80)  # both quotes too wide
+    _run(strategy, PUT, 10.0, 10.1)  # +1%: no momentum
+    _run(strategy, CALL, 10.0, 10.5)  # +5%, then too little volume
+    assert strategy.funnel.counts == {
+        "quotes": 6,
+        "spread": 4,
+        "momentum": 1,
+        "cooldown": 1,
+        "volume": 0,
+        "moneyness": 0,
+        "delta": 0,
+        "rsi": 0,
+        "trend": 0,
+        "signal": 0,
+    }

@@ -126,12 +126,16 @@ def _prints(
     prints: list[tuple[str, str, int]],
     open_interest: int = 200,
     daily: DailyBook | None = None,
+    strategy: UnusualActivity | None = None,
     **cfg: Any,
 ) -> list[Signal]:
     """Each (contract, where it printed, size) in its own minute, quoted 9.90 x 10.10 just
-    before; then one bar of the underlying."""
+    before; then one bar of the underlying (through `strategy` when given)."""
     market = MarketState(calendar=CAL, flow=FlowTracker(), daily=daily)
-    strategy = UnusualActivity(UnusualActivityConfig(**cfg), market, SimClock(T0))
+    if strategy is None:
+        strategy = UnusualActivity(UnusualActivityConfig(**cfg), market, SimClock(T0))
+    else:
+        strategy.market = market
     market.open_interest.update({CALL: open_interest, PUT: open_interest})
     market.on_quote(Quote("GOOG", T0, 749.9, 750.1))
     for i, (sym, at, size) in enumerate(prints):
@@ -251,3 +255,26 @@ def test_the_thirty_day_average_is_the_baseline_when_stored() -> None:
 def test_open_interest_is_the_baseline_while_the_history_is_short() -> None:
     [signal] = _prints(BOUGHT_CALLS, daily=_history(300, sessions=29))
     assert "volume 6.0x open interest 200" in signal.reason
+
+
+def test_the_funnel_counts_where_each_candidate_stopped() -> None:
+    strategy = UnusualActivity(UnusualActivityConfig(), MarketState(), SimClock(T0))
+    assert _prints([(CALL, "ask", 400)] * 2, strategy=strategy) == []  # stops at blocks
+    # Put/call 1,000 / 1,200 = 0.83 leans bearish against bullish flow: stops at put_call.
+    assert _prints(_small(PUT, 1000) + BOUGHT_CALLS, strategy=strategy) == []
+    assert len(_prints(BOUGHT_CALLS, strategy=strategy)) == 1
+    assert strategy.funnel.counts == {
+        "bars": 3,
+        "blocks": 2,
+        "premium": 2,
+        "cooldown": 2,
+        "volume_ratio": 2,
+        "put_call": 1,
+        "trend": 1,
+        "contract": 1,
+        "signal": 1,
+    }
+    assert strategy.funnel.summary() == (
+        "bars 3 > blocks 2 > premium 2 > cooldown 2 > volume_ratio 2 > put_call 1 > trend 1 > "
+        "contract 1 > signal 1"
+    )
