@@ -27,6 +27,7 @@ SQRT_HALF = 0.7071067811865476
 SQRT_HALF_PI = 1.2533141373155003  # sqrt(pi/2)
 INV_SQRT_2PI = 0.3989422804014327
 INV_SQRT_PI = 0.5641895835477563
+LN_SQRT_2PI = 0.9189385332046728
 ERF_SMALL = 0.46875  # Cody's first interval: |u| <= this uses the erf approximation
 CDF_SMALL = ERF_SMALL / SQRT_HALF  # the same split in units of z = u sqrt 2
 

@@ -3,8 +3,8 @@
 Third-order Householder steps on Jäckel's objectives: ``1/ln b`` below the inflection point
 (nearly linear there) and ``-ln(b_max - b)`` above it, with ``b_max - b`` computed directly
 rather than by subtraction. A bracket kept from the signs of the residuals turns any step that
-would leave it into bisection, so the iteration cannot diverge. Each step costs one exp, one
-log, two rational erfcx (see `normal`) and four divisions.
+would leave it into bisection, so the iteration cannot diverge. Each step costs one log, two
+rational erfcx (see `normal`) and three divisions, plus an exp when a Phi argument is near 0.
 """
 
 from __future__ import annotations
@@ -13,7 +13,15 @@ import math
 
 from numba import njit
 
-from market.greeks.normal import INV_SQRT_2PI, JIT, scaled_cdf
+from market.greeks.normal import (
+    CDF_SMALL,
+    JIT,
+    LN_SQRT_2PI,
+    SQRT_HALF,
+    SQRT_HALF_PI,
+    erfcx,
+    scaled_cdf,
+)
 
 MAX_ITERATIONS = 60
 FINAL_STEP = 2e-3  # after a Householder-3 step this small (relative) the error is <1e-12
@@ -27,6 +35,28 @@ def _householder(nu: float, h2: float, h3: float) -> float:
 
 
 @njit(**JIT)
+def _ratio_and_log(
+    h: float, half: float, eh: float, inv_eh: float, upper: bool
+) -> tuple[float, float]:
+    """(b / vega, ln b) of the normalized call at h = x/s, half = s/2 (or of b_max - b when
+    `upper`). In the tails both Phi terms are sqrt(pi/2) vega erfcx(.), so the ratio needs no
+    exp at all and ln b = ln(ratio) + ln(vega) with ln(vega) in closed form."""
+    z_hi = -(h + half) if upper else h + half
+    z_lo = h - half
+    log_vega = -0.5 * (h * h + half * half) - LN_SQRT_2PI
+    if z_hi < -CDF_SMALL and z_lo < -CDF_SMALL:
+        a = erfcx(-z_hi * SQRT_HALF)
+        c = erfcx(-z_lo * SQRT_HALF)
+        ratio = SQRT_HALF_PI * (a + c if upper else a - c)
+        return ratio, math.log(ratio) + log_vega
+    vega = math.exp(log_vega)
+    value = scaled_cdf(z_hi, vega, eh)
+    other = scaled_cdf(z_lo, vega, inv_eh)
+    value = value + other if upper else value - other
+    return value / vega, math.log(value)
+
+
+@njit(**JIT)
 def _lower_step(
     x: float, eh: float, inv_eh: float, log_beta: float, inv_log_beta: float, s: float
 ) -> tuple[float, bool]:
@@ -35,15 +65,13 @@ def _lower_step(
     h = x * inv_s
     half = 0.5 * s
     h_sq = h * h
-    vega = INV_SQRT_2PI * math.exp(-0.5 * (h_sq + half * half))
-    b = scaled_cdf(h + half, vega, eh) - scaled_cdf(h - half, vega, inv_eh)
-    if not b > 0.0:  # rounded away (far below the root): bisect upwards
+    ratio, log_b = _ratio_and_log(h, half, eh, inv_eh, False)
+    if not ratio > 0.0:  # rounded away (far below the root): bisect upwards
         return math.nan, True
     r2 = h_sq * inv_s - 0.25 * s
     r3 = r2 * r2 - 3.0 * h_sq * inv_s * inv_s - 0.25
-    log_b = math.log(b)
-    a = vega / (b * log_b)  # g2 and g3 below are polynomials in ln b times powers of a
-    nu = inv_log_beta * (log_beta - log_b) / a  # (b / vega) (ln b / ln beta) (ln beta - ln b)
+    a = 1.0 / (ratio * log_b)  # vega / (b ln b): g2 and g3 are polynomials in ln b times a^n
+    nu = inv_log_beta * (log_beta - log_b) * ratio * log_b
     g2 = -(log_b + 2.0) * a
     g3 = ((2.0 * log_b + 6.0) * log_b + 6.0) * a * a
     return _householder(nu, g2 + r2, g3 + 3.0 * g2 * r2 + r3), log_b < log_beta
@@ -51,11 +79,7 @@ def _lower_step(
 
 @njit(**JIT)
 def _upper_step(
-    x: float,
-    eh: float,
-    inv_eh: float,
-    log_gap_beta: float,
-    s: float,
+    x: float, eh: float, inv_eh: float, log_gap_beta: float, s: float
 ) -> tuple[float, bool]:
     """Householder-3 step on f = ln(b_max - beta) - ln(b_max - b), and whether s is below
     the root."""
@@ -63,13 +87,11 @@ def _upper_step(
     h = x * inv_s
     half = 0.5 * s
     h_sq = h * h
-    vega = INV_SQRT_2PI * math.exp(-0.5 * (h_sq + half * half))
-    gap = scaled_cdf(-(h + half), vega, eh) + scaled_cdf(h - half, vega, inv_eh)
+    ratio, log_gap = _ratio_and_log(h, half, eh, inv_eh, True)
     r2 = h_sq * inv_s - 0.25 * s
     r3 = r2 * r2 - 3.0 * h_sq * inv_s * inv_s - 0.25
-    log_gap = math.log(gap)
-    k2 = vega / gap
-    nu = (log_gap - log_gap_beta) / k2
+    k2 = 1.0 / ratio
+    nu = (log_gap - log_gap_beta) * ratio
     return (_householder(nu, k2 + r2, 2.0 * k2 * k2 + 3.0 * k2 * r2 + r3), log_gap > log_gap_beta)
 
 
