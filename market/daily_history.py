@@ -377,39 +377,51 @@ class DailyRecorder:
     _closed: Session | None = None
 
     def on_session_close(self, session: Session) -> list[SessionRecord]:
-        """Record `session` now, and again when its totals are reset (`before_reset`)."""
+        """Record `session` now, and its volumes again when its totals are reset."""
         self._closed = session
-        return self._record(session)
+        records = [self._make(und, session) for und in option_underlyings(self.market)]
+        return self._keep(records)
 
     def before_reset(self) -> list[SessionRecord]:
-        """Record the closed session once more with its final totals: the engine handles
-        the close at the first event stamped at it, before that event's prints (the last
-        minute's bar) are counted. Saving a day again replaces it, never adds to it."""
+        """Record the closed session's volumes once more, final: the engine handles the close
+        at the first event stamped at it, before that event's prints (the last minute's bar)
+        are counted. The IV stays the one taken at the close (later quotes are after hours).
+        Saving a day again replaces it, never adds to it."""
         session, self._closed = self._closed, None
-        return [] if session is None else self._record(session)
-
-    def _record(self, session: Session) -> list[SessionRecord]:
+        if session is None:
+            return []
+        at_close = {r.underlying: r for r in self.recorded if r.day == session.day}
         records = []
         for und in option_underlyings(self.market):
-            rate, dividend_yield = self.rates(und)
-            rec = session_record(
-                self.market,
-                und,
-                session,
-                self.calendar,
-                rate,
-                dividend_yield,
-                self.book.config.max_quote_age,
-                self.book.target_days,
-            )
+            calls, puts, per_contract = session_volumes(self.market, und)
+            closed = at_close.get(und)
+            atm = closed.atm_iv if closed is not None else math.nan
+            records.append(SessionRecord(und, session.day, atm, calls, puts, per_contract))
+        return self._keep(records)
+
+    def _make(self, und: str, session: Session) -> SessionRecord:
+        rate, dividend_yield = self.rates(und)
+        return session_record(
+            self.market,
+            und,
+            session,
+            self.calendar,
+            rate,
+            dividend_yield,
+            self.book.config.max_quote_age,
+            self.book.target_days,
+        )
+
+    def _keep(self, records: list[SessionRecord]) -> list[SessionRecord]:
+        """Fold into the book and save; a store failure is logged and counted."""
+        for rec in records:
             self.book.record(rec)
-            records.append(rec)
             if self.store is None:
                 continue
             try:
                 self.store.save_session(rec)
             except Exception:
                 self.failures += 1
-                log.exception("daily history of %s on %s not stored", und, session.day)
+                log.exception("daily history of %s on %s not stored", rec.underlying, rec.day)
         self.recorded = records
         return records

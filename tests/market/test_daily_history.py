@@ -222,3 +222,28 @@ def test_config_refuses_a_minimum_larger_than_its_window() -> None:
         DailyHistoryConfig(min_volume_sessions=40)
     with pytest.raises(ValueError, match="min_iv_sessions must not exceed iv_sessions"):
         DailyHistoryConfig(iv_sessions=10)
+
+
+def test_recorder_counts_prints_after_the_close_but_keeps_the_closing_iv(
+    calendar: ExchangeCalendar,
+) -> None:
+    state = quoted_state()
+    state.on_trade(Trade(A, CLOSE - timedelta(minutes=3), 20.0, 8, underlying="GOOG"))
+    book = DailyBook(DailyHistoryConfig(min_volume_sessions=1, min_iv_sessions=1))
+    store = FakeStore(fail=False)
+    recorder = DailyRecorder(state, book, store, calendar, lambda und: (RATE, 0.0))
+    state.before_reset.append(recorder.before_reset)
+    recorder.on_session_close(calendar.session(D3))
+    # the last minute's bar, released at the close, is handled after it; then after-hours
+    # quotes move the stock, which must not change the closing IV
+    state.on_trade(Trade(A, CLOSE, 20.0, 5, underlying="GOOG"))
+    state.on_quote(Quote("GOOG", CLOSE + timedelta(hours=2), 799.95, 800.05, underlying="GOOG"))
+    state.reset_session()
+    assert [(r.call_volume, r.atm_iv) for r in store.saved] == [
+        (8, pytest.approx(SIGMA, abs=1e-8)),
+        (13, pytest.approx(SIGMA, abs=1e-8)),
+    ]
+    later = date(2015, 12, 24)
+    assert book.volume_avg("GOOG", later, "calls") == (13.0, 1)
+    assert book.iv_history("GOOG", later).tolist() == [pytest.approx(SIGMA, abs=1e-8)]
+    assert recorder.before_reset() == []  # once per closed session
