@@ -41,6 +41,7 @@ UNDERLYING_PRICE_COLUMNS = ("underlying_close",)
 TIME_COLUMNS = ("window_start", "sip_timestamp")
 STANDARD_DELIVERABLE = 100.0
 _EXCHANGE_TZ = "America/New_York"
+_EPOCH = date(1970, 1, 1)
 
 
 class MissingSplits(HistoryError):
@@ -124,24 +125,32 @@ class SplitAdjuster:
         """Stock price multiplier from `day`'s share count to the basis."""
         return math.prod(1.0 / s.ratio for s in self.pending(day))
 
-    def _terms(self, day: date) -> _DayTerms:
+    def _terms(self, pending: tuple[Split, ...]) -> _DayTerms:
         contracts, deliverable, whole = 1.0, STANDARD_DELIVERABLE, []
-        for split in self.pending(day):
+        for split in pending:
             if split.whole:
                 contracts *= round(split.ratio)
                 whole.append(round(split.ratio))
             else:
                 deliverable *= split.ratio
-        return _DayTerms(self.factor(day), contracts, tuple(whole), deliverable)
+        factor = math.prod(1.0 / s.ratio for s in pending)
+        return _DayTerms(factor, contracts, tuple(whole), deliverable)
+
+    def _regimes(self, table: pa.Table, day: date | None) -> list[tuple[_DayTerms, np.ndarray]]:
+        """The rows grouped by the splits still pending on their day (one group per regime,
+        so the work is per split, not per day or per row)."""
+        days = _row_days(table, day)
+        edges = np.array([(s.execution_date - _EPOCH).days for s in self.splits], dtype=np.int64)
+        regime = np.searchsorted(edges, days, side="right")  # splits executed on or before
+        return [(self._terms(self.splits[r:]), regime == r) for r in np.unique(regime).tolist()]
 
     # -- tables ----------------------------------------------------------------------------
 
     def stock(self, table: pa.Table, day: date | None = None) -> pa.Table:
         """Stock bars, trades or quotes in basis terms, with the `split_factor` applied."""
-        days = _row_days(table, day)
         factors = np.ones(table.num_rows)
-        for d in _distinct(days):
-            factors[days == d] = self.factor(d)
+        for terms, rows in self._regimes(table, day):
+            factors[rows] = terms.stock_factor
         out = table
         for name in PRICE_COLUMNS:
             out = _scale(out, name, factors)
@@ -155,20 +164,15 @@ class SplitAdjuster:
         Adds `raw_symbol` (as stored), `deliverable` (shares per contract) and
         `split_factor` (the underlying's price factor); rewrites `symbol` and `strike`.
         """
-        days = _row_days(table, day)
         n = table.num_rows
         contracts, deliverable, stock = np.ones(n), np.full(n, STANDARD_DELIVERABLE), np.ones(n)
         strike = table.column("strike").to_numpy(zero_copy_only=False).astype(float)
-        for d in _distinct(days):
-            terms = self._terms(d)
-            mask = days == d
-            contracts[mask], deliverable[mask], stock[mask] = (
-                terms.contracts,
-                terms.deliverable,
-                terms.stock_factor,
-            )
+        for terms, rows in self._regimes(table, day):
+            contracts[rows] = terms.contracts
+            deliverable[rows] = terms.deliverable
+            stock[rows] = terms.stock_factor
             for ratio in terms.whole_ratios:
-                strike[mask] = _round_cent(strike[mask] / ratio)
+                strike[rows] = _round_cent(strike[rows] / ratio)
         out = _set(table, "raw_symbol", table.column("symbol"))
         for name in PRICE_COLUMNS:
             out = _scale(out, name, 1.0 / contracts)
@@ -182,17 +186,13 @@ class SplitAdjuster:
         return _set(out, "split_factor", pa.array(stock))
 
 
-def _distinct(days: np.ndarray) -> list[date]:
-    return sorted(set(days.tolist()))
-
-
 def _row_days(table: pa.Table, day: date | None) -> np.ndarray:
-    """Each row's session date: the Hive `date` column, else the exchange-local date of its
-    time column, else the `day` the caller read it for."""
+    """Each row's session date as days since 1970-01-01: the Hive `date` column, else the
+    exchange-local date of its time column, else the `day` the caller read it for."""
     if "date" in table.column_names:
-        values = table.column("date").to_pylist()
+        dates = pc.cast(table.column("date"), pa.date32())
     elif day is not None:
-        values = [day] * table.num_rows
+        return np.full(table.num_rows, (day - _EPOCH).days, dtype=np.int64)
     else:
         name = next((c for c in TIME_COLUMNS if c in table.column_names), None)
         if name is None:
@@ -203,8 +203,8 @@ def _row_days(table: pa.Table, day: date | None) -> np.ndarray:
         if column.type.tz is None:
             column = pc.assume_timezone(column, "UTC")
         local = pc.local_timestamp(pc.cast(column, pa.timestamp("ns", tz=_EXCHANGE_TZ)))
-        values = pc.cast(local, pa.date32()).to_pylist()
-    return np.array(values, dtype=object)
+        dates = pc.cast(local, pa.date32())
+    return pc.cast(dates, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _scale(table: pa.Table, name: str, by: np.ndarray) -> pa.Table:
