@@ -10,14 +10,12 @@ integers on SQLite). Reads and everything off the hot path still go through SQLA
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
-
-Processor = Callable[[Any], Any] | None
 
 
 class Prepared:
@@ -44,15 +42,16 @@ class Prepared:
             and c.default is not None
             and c.default.is_scalar
         }
-        self._procs: tuple[Processor, ...] = tuple(
+        procs = [
             compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
-        )
+        ]
+        self._procs = tuple((i, p) for i, p in enumerate(procs) if p is not None)
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         if self._defaults:
             values = {**self._defaults, **values}
-        out = [
-            v if p is None or v is None else p(v)
-            for v, p in zip([values[n] for n in self._names], self._procs, strict=True)
-        ]
+        out = [values[n] for n in self._names]
+        for i, proc in self._procs:
+            if out[i] is not None:
+                out[i] = proc(out[i])
         return tuple(out) if self._positional else dict(zip(self._names, out, strict=True))

@@ -472,20 +472,9 @@ class Store:
 
     # -- trading state --------------------------------------------------------------------
     def set_state(self, key: str, value: Any, ts: datetime) -> None:
-        data = json.dumps(value)
-        cond = (t.trading_state.c.account == self.account) & (t.trading_state.c.key == key)
-        with self._tx() as c:
-            if (
-                c.execute(
-                    update(t.trading_state).where(cond).values(value=data, updated_at=ts)
-                ).rowcount
-                == 0
-            ):
-                c.execute(
-                    insert(t.trading_state).values(
-                        account=self.account, key=key, value=data, updated_at=ts
-                    )
-                )
+        values = {"account": self.account, "key": key, "value": json.dumps(value), "updated_at": ts}
+        with self._tx():
+            self._run(self._sql.upsert_state, values)
 
     def get_state(self, key: str, default: Any = None) -> Any:
         row = self._conn.execute(
@@ -515,17 +504,17 @@ class Store:
         fees: float,
         trades: int,
     ) -> None:
-        cond = (t.daily_pnl.c.account == self.account) & (t.daily_pnl.c.day == day)
-        values = dict(
-            start_equity=start_equity,
-            end_equity=end_equity,
-            realized=realized,
-            fees=fees,
-            trades=trades,
-        )
-        with self._tx() as c:
-            if c.execute(update(t.daily_pnl).where(cond).values(**values)).rowcount == 0:
-                c.execute(insert(t.daily_pnl).values(account=self.account, day=day, **values))
+        values = {
+            "account": self.account,
+            "day": day,
+            "start_equity": start_equity,
+            "end_equity": end_equity,
+            "realized": realized,
+            "fees": fees,
+            "trades": trades,
+        }
+        with self._tx():
+            self._run(self._sql.upsert_daily_pnl, values)
 
     def load_daily_pnl(self) -> list[dict[str, Any]]:
         rows = (
@@ -601,16 +590,22 @@ class _Statements:
             dialect,
             _FILL_COLUMNS,
         )
-        position = [c.key for c in t.positions.c]
-        upsert = dialect_insert(t.positions)
-        self.upsert_position = Prepared(
-            upsert.on_conflict_do_update(
-                index_elements=["account", "symbol"],
-                set_={k: upsert.excluded[k] for k in position if k not in ("account", "symbol")},
-            ),
-            dialect,
-            position,
-        )
+
+        def upsert(table: Table, key: list[str]) -> Prepared:
+            columns = [c.key for c in table.c]
+            statement = dialect_insert(table)
+            return Prepared(
+                statement.on_conflict_do_update(
+                    index_elements=key,
+                    set_={k: statement.excluded[k] for k in columns if k not in key},
+                ),
+                dialect,
+                columns,
+            )
+
+        self.upsert_position = upsert(t.positions, ["account", "symbol"])
+        self.upsert_state = upsert(t.trading_state, ["account", "key"])
+        self.upsert_daily_pnl = upsert(t.daily_pnl, ["account", "day"])
         self.markout_1m, self.markout_5m = (
             Prepared(
                 update(t.fills).where(t.fills.c.fill_id == b("fill_id")).values({column: b("mid")}),
