@@ -80,7 +80,8 @@ class BrokerWatch:
                 self._publish(Notice(
                     "broker_disconnected", now,
                     f"Broker {self.venue} disconnected: {self.reason or 'no reason given'}. "
-                    "Orders may not reach it; reconciliation runs when it is back.", 2,
+                    "Orders or their news may not get through; reconciliation runs when it "
+                    "is back.", 2,
                     {"venue": self.venue, "reason": self.reason}))
             return
         if self.down_since is None:

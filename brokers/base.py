@@ -55,7 +55,7 @@ class Broker(Protocol):
 
     @property
     def connected(self) -> bool:
-        """Can orders reach the venue now? (paper: always; see decision 0250.)"""
+        """Do orders reach the venue and their news come back? (paper: always; 0250)"""
 
     def add_connection_listener(self, listener: ConnectionListener) -> None:
         """Be told each time `connected` changes (once per change, never per retry)."""
