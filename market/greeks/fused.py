@@ -58,17 +58,17 @@ def _total_vol(
 ) -> tuple[float, int, float]:
     """Total volatility sigma sqrt(t) of one quote (or NaN) with its reason code, and the
     normalized time value beta = (price - intrinsic) / (D sqrt(F K))."""
-    root = math.sqrt(fwd * k)
-    beta = p / (disc * root)
+    inv_root = 1.0 / math.sqrt(fwd * k)
+    beta = p * inv_root / disc
     # e^{-|x|/2} (the largest normalized price b_max) and its inverse, from the same root.
     if x > 0.0:
-        eh, inv_eh = k / root, fwd / root
+        eh, inv_eh = k * inv_root, fwd * inv_root
     else:
-        eh, inv_eh = fwd / root, k / root
+        eh, inv_eh = fwd * inv_root, k * inv_root
     # An in-the-money quote becomes its out-of-the-money twin by put-call parity: minus the
     # normalized intrinsic value |F - K| / sqrt(F K) = 2 sinh(|x|/2).
     in_the_money = x > 0.0 if call else x < 0.0
-    beta_otm = beta - abs(fwd - k) / root if in_the_money else beta
+    beta_otm = beta - abs(fwd - k) * inv_root if in_the_money else beta
     noise = _NOISE * beta
     if beta_otm < -noise:
         return math.nan, BELOW_INTRINSIC, beta_otm
@@ -106,12 +106,14 @@ def _greeks(
     beta = e^{-|x|/2} Phi(h + sd/2) - e^{|x|/2} Phi(h - sd/2), one Phi is computed and the
     other follows from beta (no cancellation: the second term is the smaller one)."""
     root = math.sqrt(fwd * k)
-    eh = (k if x > 0.0 else fwd) / root  # e^{-|x|/2}
-    h = -abs(x) / sd
+    inv_root = 1.0 / root
+    eh, inv_eh = (k * inv_root, fwd * inv_root) if x > 0.0 else (fwd * inv_root, k * inv_root)
+    inv_sd = 1.0 / sd
+    h = -abs(x) * inv_sd
     half = 0.5 * sd
     vega_n = INV_SQRT_2PI * math.exp(-0.5 * (h * h + half * half))
     upper = scaled_cdf(h + half, vega_n, eh)  # e^{-|x|/2} Phi(h + sd/2)
-    cdf_hi = upper / eh  # Phi(h + sd/2)
+    cdf_hi = upper * inv_eh  # Phi(h + sd/2)
     cdf_lo = max(upper - beta_otm, 0.0) * eh  # Phi(h - sd/2)
     # x <= 0: d1 = h + sd/2, d2 = h - sd/2. x > 0: d1 = -(h - sd/2), d2 = -(h + sd/2), so
     # these are N(-d1), N(-d2). A call then needs N(d), a put N(-d): complement when they differ.
@@ -124,8 +126,9 @@ def _greeks(
     k_disc = k * disc
     sqrt_t = math.sqrt(t)
     out[0, i] = sign * (s_div * c1 - k_disc * c2)
-    out[1, i] = sign * (s_div / s) * c1
-    out[2, i] = dens / (s * s * sd)
+    inv_s = 1.0 / s
+    out[1, i] = sign * s_div * inv_s * c1
+    out[2, i] = dens * inv_s * inv_s * inv_sd
     out[3, i] = -0.5 * dens * sd / t + sign * (q * s_div * c1 - r * k_disc * c2)
     out[4, i] = dens * sqrt_t
     out[5, i] = sign * k_disc * t * c2
