@@ -12,6 +12,7 @@ from market.greeks.implied_vol import (
     IVResult,
     implied_volatility,
     implied_volatility_and_greeks,
+    warm_up,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "expiry_session",
     "implied_volatility",
     "implied_volatility_and_greeks",
+    "warm_up",
     "years_to_expiries",
     "years_to_expiry",
 ]

@@ -172,3 +172,11 @@ def test_shared_and_per_option_rates_agree_and_inputs_are_not_touched() -> None:
     np.testing.assert_array_equal(grid.iv.ravel(), shared.iv)
     empty = implied_volatility(np.empty(0), True, 100.0, 100.0, 0.5, 0.03, 0.0)
     assert empty.iv.shape == (0,)
+
+
+def test_warm_up_loads_the_kernel_and_checks_a_known_quote() -> None:
+    from market.greeks import warm_up
+    from market.greeks.implied_vol import _kernel
+
+    assert warm_up() == pytest.approx(0.2, abs=1e-14)
+    assert _kernel.cache_info().currsize == 1  # the compiled loop is loaded and kept
