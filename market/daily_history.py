@@ -173,7 +173,16 @@ def closing_atm_iv(
     if len(chain) == 0 or not math.isfinite(chain.underlying_price):
         return math.nan
     with_iv, _ = with_greeks(chain, rate, dividend_yield, calendar)
-    return atm_implied_vol(with_iv, calendar, target_days)
+    return two_sided_atm_iv(with_iv, calendar, target_days)
+
+
+def two_sided_atm_iv(chain: OptionChain, calendar: ExchangeCalendar, target_days: float) -> float:
+    """`atm_implied_vol` over the rows quoted on both sides. A zero bid is a valid one-sided
+    market for a deep contract, but its mid is half the ask: at the money it would pull the
+    IV far down (GOOG 2016-01-22 747.5 call, 0 x 20.10 at 12:58 on 2015-12-24, gave 10%)."""
+    iv = chain.column("implied_volatility")
+    masked = chain.with_columns(implied_volatility=np.where(chain.bid > 0, iv, np.nan))
+    return atm_implied_vol(masked, calendar, target_days)
 
 
 def session_record(
@@ -347,7 +356,7 @@ def with_iv_rank(chain: OptionChain, book: DailyBook, calendar: ExchangeCalendar
     if len(chain) == 0:
         return chain
     today = chain.as_of.astimezone(NEW_YORK).date()
-    current = atm_implied_vol(chain, calendar, book.target_days)
+    current = two_sided_atm_iv(chain, calendar, book.target_days)
     rank = book.iv_rank(chain.underlying, current, today)
     percentile = book.iv_percentile(chain.underlying, current, today)
     if math.isnan(rank) and math.isnan(percentile):

@@ -247,3 +247,13 @@ def test_recorder_counts_prints_after_the_close_but_keeps_the_closing_iv(
     assert book.volume_avg("GOOG", later, "calls") == (13.0, 1)
     assert book.iv_history("GOOG", later).tolist() == [pytest.approx(SIGMA, abs=1e-8)]
     assert recorder.before_reset() == []  # once per closed session
+
+
+def test_closing_iv_ignores_a_one_sided_quote_at_the_money(calendar: ExchangeCalendar) -> None:
+    state = quoted_state()
+    ask = state.quotes[A].ask
+    state.on_quote(Quote(A, CLOSE - timedelta(minutes=1), 0.0, ask + 5.0, underlying="GOOG"))
+    rec = session_record(
+        state, "GOOG", calendar.session(D3), calendar, RATE, 0.0, timedelta(minutes=15)
+    )
+    assert rec.atm_iv == pytest.approx(SIGMA, abs=1e-8)  # the put alone; the call's mid is junk
