@@ -31,7 +31,7 @@ from bot.execution_config import ExecutionConfig
 from brokers.alpaca_config import AlpacaConfig
 from brokers.ibkr_config import IbkrConfig
 from brokers.paper import PaperConfig
-from market.daily_history import DailyHistoryConfig
+from market.daily_history_config import DailyHistoryConfig
 from market.feeds.massive_config import MassiveFeedConfig
 from market.flow.config import FlowConfig
 from market.greeks.config import GreeksConfig

@@ -19,8 +19,14 @@ from bot.wiring import build_bot
 from market.calendar import NEW_YORK
 from market.chain_from_state import chain_from_state
 from market.clock import SimClock
-from market.daily_history import CALL_VOLUME_SERIES, IV_SERIES, VOLUME_SERIES, with_iv_rank
-from market.greeks.chain import atm_implied_vol, with_greeks
+from market.daily_history import (
+    CALL_VOLUME_SERIES,
+    IV_SERIES,
+    VOLUME_SERIES,
+    two_sided_atm_iv,
+    with_iv_rank,
+)
+from market.greeks.chain import with_greeks
 from tests.conftest import SHARED, make_settings
 
 DAY1, DAY2 = date(2015, 12, 23), date(2015, 12, 24)
@@ -53,7 +59,7 @@ def test_the_second_day_carries_the_first_days_volume_and_iv(tmp_path: Path) -> 
                 chain = chain_from_state(bot.market, "GOOG", clock.now())
                 priced = with_greeks(chain, 0.04, 0.0, bot.market.calendar)[0]  # type: ignore[arg-type]
                 ranked = with_iv_rank(priced, bot.market.daily, bot.market.calendar)  # type: ignore[arg-type]
-                current_iv = atm_implied_vol(priced, bot.market.calendar)  # type: ignore[arg-type]
+                current_iv = two_sided_atm_iv(priced, bot.market.calendar, 30.0)  # type: ignore[arg-type]
             clock.advance_to(event.ts)
             bot.engine.on_event(event)
         bot.engine.close_session()
@@ -90,8 +96,7 @@ def test_the_second_day_carries_the_first_days_volume_and_iv(tmp_path: Path) -> 
     iv1 = stored_iv[0].value
     assert 0.05 < iv1 < 1.5 and 0.05 < current_iv < 1.5
     expected = 100.0 if current_iv > iv1 else 0.0  # one session: the range is [min, max]
-    ranks = ranked.column("iv_rank")
-    assert ranks.tolist() == [expected] * len(ranked)
+    assert ranked.column("iv_rank").tolist() == pytest.approx([expected] * len(ranked))
     assert ranked.column("iv_percentile").tolist() == [expected] * len(ranked)
 
     # A restart on the same store loads both sessions back
