@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
+from numpy.typing import NDArray
+from scipy.special import ndtr
 
 from market.greeks.normal import (
     INV_SQRT_2PI,
@@ -44,6 +47,54 @@ def normalized_call(x: float, eh: float, inv_eh: float, s: float) -> tuple[float
     vega = INV_SQRT_2PI * math.exp(-0.5 * (h * h + half * half))
     # e^{x/2} phi(h + s/2) = e^{-x/2} phi(h - s/2) = vega: the one exp serves all three.
     return scaled_cdf(h + half, vega, eh) - scaled_cdf(h - half, vega, inv_eh), vega
+
+
+def _tabulate_anchors() -> NDArray[np.float64]:
+    """b_l / b_c, v_l / v_c, b_u / b_max and v_u / v_c on a grid of s_c = sqrt(2|x|).
+
+    These depend on x alone, and evaluating them per quote (a normalized call at s_l or s_u)
+    was ~60% of the guess's time. Linear interpolation on this grid is within 3e-5 (b_l) and
+    2e-7 (the others) relative, far inside the guesses' own accuracy; outside it the kernel
+    evaluates them directly."""
+    s_c = _TABLE_LOW + _TABLE_STEP * np.arange(_TABLE_ROWS)
+    x = -0.5 * s_c * s_c
+    eh = np.exp(0.5 * x)
+    v_c = INV_SQRT_2PI * eh
+    b_c = 0.5 * eh - ndtr(-s_c) / eh
+
+    def call(s: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        h, half = x / s, 0.5 * s
+        vega = INV_SQRT_2PI * np.exp(-0.5 * (h * h + half * half))
+        return eh * ndtr(h + half) - ndtr(h - half) / eh, vega
+
+    b_l, v_l = call(s_c - b_c / v_c)
+    b_u, v_u = call(s_c + (eh - b_c) / v_c)
+    return np.ascontiguousarray(np.stack([b_l / b_c, v_l / v_c, b_u / eh, v_u / v_c], axis=1))
+
+
+_TABLE_LOW = 1.0 / 32.0  # |x| from 5e-4 ...
+_TABLE_STEP = 1.0 / 512.0
+_TABLE_ROWS = 3057  # ... to 18 (s_c up to 6)
+_TABLE_HIGH = _TABLE_LOW + _TABLE_STEP * (_TABLE_ROWS - 1)
+_INV_STEP = 1.0 / _TABLE_STEP
+_ANCHORS = _tabulate_anchors()
+
+
+@njit(**JIT)
+def _anchor(
+    col: int, x: float, eh: float, inv_eh: float, s: float, s_c: float, scale: float, v_c: float
+) -> tuple[float, float]:
+    """(b, vega) at s = s_l (col 0) or s_u (col 2): from the table where it covers s_c."""
+    if _TABLE_LOW <= s_c < _TABLE_HIGH:
+        pos = (s_c - _TABLE_LOW) * _INV_STEP
+        i = int(pos)
+        w = pos - i
+        b0 = _ANCHORS[i, col]
+        v0 = _ANCHORS[i, col + 1]
+        b = b0 + w * (_ANCHORS[i + 1, col] - b0)
+        v = v0 + w * (_ANCHORS[i + 1, col + 1] - v0)
+        return b * scale, v * v_c
+    return normalized_call(x, eh, inv_eh, s)
 
 
 @njit(**JIT)
@@ -204,7 +255,7 @@ def _below_inflection(
     s_l = s_c - b_c / v_c
     if not s_l > 0.0:
         return 0.5 * s_c
-    b_l, v_l = normalized_call(x, eh, inv_eh, s_l)
+    b_l, v_l = _anchor(0, x, eh, inv_eh, s_l, s_c, b_c, v_c)
     if beta >= b_l:
         # Between b_l and b_c: interpolate s itself; s'' = 0 at the inflection point.
         inv_vl = 1.0 / v_l
@@ -237,7 +288,7 @@ def _above_inflection(
 ) -> float:
     b_max = eh
     s_u = s_c + (b_max - b_c) / v_c
-    b_u, v_u = normalized_call(x, eh, inv_eh, s_u)
+    b_u, v_u = _anchor(2, x, eh, inv_eh, s_u, s_c, b_max, v_c)
     if beta <= b_u:
         inv_vu = 1.0 / v_u
         inv_vc = 1.0 / v_c

@@ -180,3 +180,24 @@ def test_warm_up_loads_the_kernel_and_checks_a_known_quote() -> None:
 
     assert warm_up() == pytest.approx(0.2, abs=1e-14)
     assert _kernel.cache_info().currsize == 1  # the compiled loop is loaded and kept
+
+
+def test_tabulated_guess_anchors_match_direct_evaluation() -> None:
+    """The x-only points of Jäckel's guess come from a table inside |x| < 18 and are computed
+    directly outside it; both agree with a direct normalized call."""
+    from market.greeks.iv_guess import _anchor, normalized_call
+
+    rng = np.random.default_rng(11)
+    for s_c in np.concatenate([rng.uniform(1 / 32, 6.0, 2000), [0.01, 0.02, 6.5, 7.0]]):
+        x = -0.5 * s_c * s_c
+        eh = math.exp(0.5 * x)
+        v_c = eh / math.sqrt(2 * math.pi)
+        b_c = 0.5 * eh - float(ndtr(-s_c)) / eh
+        for col, s, scale, tol in (
+            (0, s_c - b_c / v_c, b_c, 5e-5),
+            (2, s_c + (eh - b_c) / v_c, eh, 1e-6),
+        ):
+            b, v = _anchor(col, x, eh, 1 / eh, s, s_c, scale, v_c)
+            b_ref, v_ref = normalized_call(x, eh, 1 / eh, s)
+            assert abs(b / b_ref - 1) <= tol, (s_c, col)
+            assert abs(v / v_ref - 1) <= 1e-6, (s_c, col)
