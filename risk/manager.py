@@ -10,7 +10,7 @@ approved order through `on_approved`, so a denied order never counts against a l
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple, Protocol, runtime_checkable
 
@@ -19,6 +19,8 @@ from risk.context import RiskContext
 from risk.decision import APPROVE, Approve, Decision, Reject, Resize
 from risk.members import DENIED
 from risk.reducing import checking, reduces_position
+
+Check = Callable[[OrderRequest, RiskContext], Decision]
 
 #: How far back `RiskManager.remember` replays for a stateful rule that does not say.
 MAX_MEMORY = timedelta(minutes=1)
@@ -67,8 +69,10 @@ class RiskManager:
         """The rule list per order kind, as bound `check` methods: an entry asks every rule,
         an exit only those not marked `entry_only` (decision 0166)."""
         rules = self.rules
-        self._entry_checks = tuple(r.check for r in rules)
-        self._exit_checks = tuple(r.check for r in rules if not getattr(r, "entry_only", False))
+        self._entry_checks: tuple[Check, ...] = tuple(r.check for r in rules)
+        self._exit_checks: tuple[Check, ...] = tuple(
+            r.check for r in rules if not getattr(r, "entry_only", False)
+        )
         self._on_approved = tuple(r.on_approved for r in rules if isinstance(r, StatefulRule))
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
