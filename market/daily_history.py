@@ -22,7 +22,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 
 import numpy as np
@@ -182,6 +182,8 @@ class DailyBook:
 
     config: DailyHistoryConfig = field(default_factory=DailyHistoryConfig)
     target_days: float = 30.0  # maturity of the daily ATM IV ([greeks] atm_iv_days)
+    #: The underlying's ATM IV during the session, with the minute it was taken.
+    current_iv: dict[str, tuple[datetime, float]] = field(default_factory=dict)
     _windows: dict[str, _Windows] = field(default_factory=dict)
     _averages: dict[tuple[str, date], tuple[int, dict[str, float]]] = field(default_factory=dict)
 
@@ -311,7 +313,13 @@ def with_iv_rank(chain: OptionChain, book: DailyBook, calendar: ExchangeCalendar
     if len(chain) == 0:
         return chain
     today = chain.as_of.astimezone(NEW_YORK).date()
-    current = two_sided_atm_iv(chain, calendar, book.target_days)
+    minute = chain.as_of.replace(second=0, microsecond=0)
+    cached = book.current_iv.get(chain.underlying)
+    if cached is not None and cached[0] == minute:  # ~5 ms a chain: once a minute is enough
+        current = cached[1]
+    else:
+        current = two_sided_atm_iv(chain, calendar, book.target_days)
+        book.current_iv[chain.underlying] = (minute, current)
     rank = book.iv_rank(chain.underlying, current, today)
     percentile = book.iv_percentile(chain.underlying, current, today)
     if math.isnan(rank) and math.isnan(percentile):

@@ -257,3 +257,19 @@ def test_closing_iv_ignores_a_one_sided_quote_at_the_money(calendar: ExchangeCal
         state, "GOOG", calendar.session(D3), calendar, RATE, 0.0, timedelta(minutes=15)
     )
     assert rec.atm_iv == pytest.approx(SIGMA, abs=1e-8)  # the put alone; the call's mid is junk
+
+
+def test_the_current_iv_is_computed_once_a_minute(calendar: ExchangeCalendar) -> None:
+    state = quoted_state()
+    book = DailyBook(DailyHistoryConfig(min_iv_sessions=2))
+    book.record(record(D1, {}, 0.20))
+    book.record(record(D2, {}, 0.30))
+    minute = CLOSE - timedelta(minutes=1)
+    book.current_iv["GOOG"] = (minute, 0.22)  # as if taken earlier in this minute
+    chain = with_greeks(
+        chain_from_state(state, "GOOG", minute + timedelta(seconds=30)), RATE, 0.0, calendar
+    )[0]
+    assert with_iv_rank(chain, book, calendar).column("iv_rank")[0] == pytest.approx(20.0)
+    later = with_greeks(chain_from_state(state, "GOOG", CLOSE), RATE, 0.0, calendar)[0]
+    assert with_iv_rank(later, book, calendar).column("iv_rank")[0] == pytest.approx(50.0)
+    assert book.current_iv["GOOG"] == (CLOSE, pytest.approx(SIGMA, abs=1e-8))
