@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Protocol, runtime_checkable
 
 from brokers.orders import Intent, OrderType, Side, TimeInForce
@@ -24,6 +25,12 @@ from market.instruments import OptionSymbol
 MIN_LEGS, MAX_LEGS = 2, 4
 #: Between a combo's client order id and a leg's index: the id of a leg in our books.
 LEG_MARK = ".L"
+
+
+@lru_cache(maxsize=4096)
+def parsed(symbol: str) -> OptionSymbol:
+    """A leg's OCC symbol, parsed once (combos are checked and priced over and over)."""
+    return OptionSymbol.parse(symbol)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +68,7 @@ class MultiLegOrder:
         symbols = [leg.symbol for leg in self.legs]
         if len(set(symbols)) != len(symbols):
             raise ValueError(f"multi-leg order repeats a leg symbol: {symbols}")
-        roots = {OptionSymbol.parse(s).root for s in symbols}  # raises on a bad symbol
+        roots = {parsed(s).root for s in symbols}  # raises on a bad symbol
         if len(roots) != 1:
             raise ValueError(f"multi-leg order spans several underlyings: {sorted(roots)}")
         for leg in self.legs:
@@ -76,7 +83,7 @@ class MultiLegOrder:
 
     @property
     def underlying(self) -> str:
-        return OptionSymbol.parse(self.legs[0].symbol).root
+        return parsed(self.legs[0].symbol).root
 
     @property
     def symbol(self) -> str:

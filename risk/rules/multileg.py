@@ -23,13 +23,13 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from brokers.multileg import Leg, MultiLegOrder, net_quote
+from brokers.multileg import Leg, MultiLegOrder, net_quote, parsed
 from brokers.orders import Intent, OrderRequest, OrderType, Side
-from market.instruments import CONTRACT_MULTIPLIER, OptionRight, OptionSymbol
+from market.instruments import CONTRACT_MULTIPLIER, OptionRight
 from risk.config import GreeksLimits
 from risk.context import ContractGreeks, RiskContext
 from risk.decision import APPROVE, Decision, Reject, Resize
-from risk.manager import RiskManager, RiskRule, StatefulRule
+from risk.manager import RiskManager, RiskRule
 from risk.reducing import reduces_position
 from risk.rules.common import fit, option_of
 from risk.rules.greeks import GREEKS, dollar_greeks
@@ -62,7 +62,7 @@ def payoff_floor(legs: tuple[Leg, ...]) -> float | None:
     is worth at least its intrinsic value), so the max loss derived from it is conservative
     for calendars and diagonals.
     """
-    specs = [(OptionSymbol.parse(leg.symbol), leg.side.sign * leg.ratio) for leg in legs]
+    specs = [(parsed(leg.symbol), leg.side.sign * leg.ratio) for leg in legs]
     if sum(w for s, w in specs if s.right is OptionRight.CALL) < 0:
         return None  # more calls sold than bought: the loss grows without bound
 
@@ -82,11 +82,7 @@ def naked_legs(legs: tuple[Leg, ...]) -> list[str]:
     """Rights (calls, puts) where the combo sells more contracts than it buys."""
     out = []
     for right in OptionRight:
-        net = sum(
-            leg.side.sign * leg.ratio
-            for leg in legs
-            if OptionSymbol.parse(leg.symbol).right is right
-        )
+        net = sum(leg.side.sign * leg.ratio for leg in legs if parsed(leg.symbol).right is right)
         if net < 0:
             out.append(f"{right.word}s")
     return out
@@ -210,11 +206,9 @@ class ComboGate:
             )
         resizes: list[Resize] = []
         stop: Reject | None = None
-        for name, rule in rules.items():
-            if name not in PER_LEG and name not in COMBO_AWARE:
-                order, stop = _apply(rule.check(proxy_request(order, econ), ctx), order, resizes)
-                if stop is not None:
-                    return ComboVerdict(order, stop, tuple(resizes))
+        order, stop = _account_rules(order, econ, ctx, rules, resizes)
+        if stop is not None:
+            return ComboVerdict(order, stop, tuple(resizes))
         stop = _per_leg(order, ctx, rules)
         if stop is not None:
             return ComboVerdict(order, stop, tuple(resizes))
@@ -233,10 +227,33 @@ class ComboGate:
         ctx: RiskContext,
         rules: dict[str, RiskRule],
     ) -> None:
-        now = ctx.now()
-        for name, rule in rules.items():
-            if isinstance(rule, StatefulRule) and name not in PER_LEG:
-                rule.on_approved(proxy_request(order, econ), now)
+        remember = [getattr(r, "on_approved", None) for n, r in rules.items() if n not in PER_LEG]
+        hooks = [hook for hook in remember if hook is not None]
+        if hooks:  # the stateful rules (throttle, duplicates) count the combo once
+            now, proxy = ctx.now(), proxy_request(order, econ)
+            for hook in hooks:
+                hook(proxy, now)
+
+
+def _account_rules(
+    order: MultiLegOrder,
+    econ: ComboEconomics,
+    ctx: RiskContext,
+    rules: dict[str, RiskRule],
+    resizes: list[Resize],
+) -> tuple[MultiLegOrder, Reject | None]:
+    """Every rule that is neither per leg nor combo-aware sees the combo once, as its proxy."""
+    proxy = proxy_request(order, econ)
+    for name, rule in rules.items():
+        if name in PER_LEG or name in COMBO_AWARE:
+            continue
+        before = order
+        order, stop = _apply(rule.check(proxy, ctx), order, resizes)
+        if stop is not None:
+            return order, stop
+        if order is not before:
+            proxy = proxy_request(order, econ)
+    return order, None
 
 
 def _per_leg(order: MultiLegOrder, ctx: RiskContext, rules: dict[str, RiskRule]) -> Reject | None:
@@ -374,7 +391,7 @@ def _contracts_per_underlying(
 def _same_expiry(
     order: MultiLegOrder, econ: ComboEconomics, ctx: RiskContext, rule: RiskRule
 ) -> Decision:
-    expiry = min(OptionSymbol.parse(leg.symbol).expiration for leg in order.legs)
+    expiry = min(parsed(leg.symbol).expiration for leg in order.legs)
     unit = econ.at_risk * CONTRACT_MULTIPLIER
     pct = _field(rule, "max_pct")
     used = ctx.exposure().cost_by_expiry.get(expiry, 0.0)
