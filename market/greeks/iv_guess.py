@@ -20,7 +20,6 @@ import math
 import numpy as np
 from numba import njit
 from numpy.typing import NDArray
-from scipy.special import ndtr
 
 from market.greeks.normal import (
     INV_SQRT_2PI,
@@ -49,35 +48,17 @@ def normalized_call(x: float, eh: float, inv_eh: float, s: float) -> tuple[float
     return scaled_cdf(h + half, vega, eh) - scaled_cdf(h - half, vega, inv_eh), vega
 
 
-def _tabulate_anchors() -> NDArray[np.float64]:
-    """b_l / b_c, v_l / v_c, b_u / b_max and v_u / v_c on a grid of s_c = sqrt(2|x|).
-
-    These depend on x alone, and evaluating them per quote (a normalized call at s_l or s_u)
-    was ~60% of the guess's time. Linear interpolation on this grid is within 3e-5 (b_l) and
-    2e-7 (the others) relative, far inside the guesses' own accuracy; outside it the kernel
-    evaluates them directly."""
-    s_c = _TABLE_LOW + _TABLE_STEP * np.arange(_TABLE_ROWS)
-    x = -0.5 * s_c * s_c
-    eh = np.exp(0.5 * x)
-    v_c = INV_SQRT_2PI * eh
-    b_c = 0.5 * eh - ndtr(-s_c) / eh
-
-    def call(s: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-        h, half = x / s, 0.5 * s
-        vega = INV_SQRT_2PI * np.exp(-0.5 * (h * h + half * half))
-        return eh * ndtr(h + half) - ndtr(h - half) / eh, vega
-
-    b_l, v_l = call(s_c - b_c / v_c)
-    b_u, v_u = call(s_c + (eh - b_c) / v_c)
-    return np.ascontiguousarray(np.stack([b_l / b_c, v_l / v_c, b_u / eh, v_u / v_c], axis=1))
-
-
 _TABLE_LOW = 1.0 / 32.0  # |x| from 5e-4 ...
 _TABLE_STEP = 1.0 / 512.0
 _TABLE_ROWS = 3057  # ... to 18 (s_c up to 6)
 _TABLE_HIGH = _TABLE_LOW + _TABLE_STEP * (_TABLE_ROWS - 1)
 _INV_STEP = 1.0 / _TABLE_STEP
-_ANCHORS = _tabulate_anchors()
+
+
+@njit(**JIT)
+def _lerp(i: int, w: float, col: int) -> float:
+    a = _TABLE[i, col]
+    return a + w * (_TABLE[i + 1, col] - a)
 
 
 @njit(**JIT)
@@ -89,11 +70,7 @@ def _anchor(
         pos = (s_c - _TABLE_LOW) * _INV_STEP
         i = int(pos)
         w = pos - i
-        b0 = _ANCHORS[i, col]
-        v0 = _ANCHORS[i, col + 1]
-        b = b0 + w * (_ANCHORS[i + 1, col] - b0)
-        v = v0 + w * (_ANCHORS[i + 1, col + 1] - v0)
-        return b * scale, v * v_c
+        return _lerp(i, w, col) * scale, _lerp(i, w, col + 1) * v_c
     return normalized_call(x, eh, inv_eh, s)
 
 
@@ -237,6 +214,12 @@ def _lowest(x: float, beta: float, s_l: float, b_l: float, v_l: float) -> float:
     """Below b_l: interpolate the lower map f(beta) from (0, 0) with f'(0) = 1, then invert."""
     f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
     r = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True)
+    return _lowest_from(x, beta, b_l, f_l, fp_l, r)
+
+
+@njit(**JIT)
+def _lowest_from(x: float, beta: float, b_l: float, f_l: float, fp_l: float, r: float) -> float:
+    """`_lowest` given the lower map at b_l (f_l, its slope fp_l) and the control r."""
     f = rational_cubic(beta, 0.0, b_l, 0.0, f_l, 1.0, fp_l, r)
     if not f > 0.0:
         t = beta / b_l
@@ -255,13 +238,30 @@ def _below_inflection(
     s_l = s_c - b_c / v_c
     if not s_l > 0.0:
         return 0.5 * s_c
-    b_l, v_l = _anchor(0, x, eh, inv_eh, s_l, s_c, b_c, v_c)
+    if _TABLE_LOW <= s_c < _TABLE_HIGH:
+        pos = (s_c - _TABLE_LOW) * _INV_STEP
+        i = int(pos)
+        w = pos - i
+        b_l = _lerp(i, w, 0) * b_c
+        v_l = _lerp(i, w, 1) * v_c
+        tabulated = True
+    else:
+        b_l, v_l = normalized_call(x, eh, inv_eh, s_l)
+        i, w, tabulated = 0, 0.0, False
     if beta >= b_l:
         # Between b_l and b_c: interpolate s itself; s'' = 0 at the inflection point.
         inv_vl = 1.0 / v_l
         inv_vc = 1.0 / v_c
-        r = control_fit_right(b_l, b_c, s_l, s_c, inv_vl, inv_vc, 0.0, False)
+        if tabulated:
+            r = _lerp(i, w, 7)
+        else:
+            r = control_fit_right(b_l, b_c, s_l, s_c, inv_vl, inv_vc, 0.0, False)
         guess = rational_cubic(beta, b_l, b_c, s_l, s_c, inv_vl, inv_vc, r)
+    elif tabulated:
+        f_l = _lerp(i, w, 4) * b_l
+        fp_l = _lerp(i, w, 5)
+        r = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, _lerp(i, w, 6) / b_l, True)
+        guess = _lowest_from(x, beta, b_l, f_l, fp_l, r)
     else:
         guess = _lowest(x, beta, s_l, b_l, v_l)
     if math.isfinite(guess) and 0.0 < guess <= s_c:
@@ -312,3 +312,37 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
     if beta < b_c:
         return _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), True
     return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False
+
+
+@njit(**JIT)
+def _tabulate(rows: int) -> NDArray[np.float64]:
+    """The x-only points of the guess on a grid of s_c = sqrt(2|x|): b_l / b_c, v_l / v_c,
+    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l) and the control of
+    the lower middle branch. Evaluating them per quote (a normalized call, the lower map, a
+    control fit) was most of the guess's time; linear interpolation on this grid is within 3e-5
+    relative (b_l, and 2e-3 for the control) and ~1e-6 (the others), far inside the guesses' own
+    error. The lowest branch's control is fitted per quote: it has kinks that interpolation
+    would smear."""
+    out = np.empty((rows, 8))
+    for i in range(rows):
+        s_c = _TABLE_LOW + _TABLE_STEP * i
+        x = -0.5 * s_c * s_c
+        eh = math.exp(0.5 * x)
+        v_c = INV_SQRT_2PI * eh
+        b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, 1.0 / eh)
+        s_l = s_c - b_c / v_c
+        b_l, v_l = normalized_call(x, eh, 1.0 / eh, s_l)
+        b_u, v_u = normalized_call(x, eh, 1.0 / eh, s_c + (eh - b_c) / v_c)
+        f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
+        out[i, 0] = b_l / b_c
+        out[i, 1] = v_l / v_c
+        out[i, 2] = b_u / eh
+        out[i, 3] = v_u / v_c
+        out[i, 4] = f_l / b_l
+        out[i, 5] = fp_l
+        out[i, 6] = fpp_l * b_l
+        out[i, 7] = control_fit_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0, False)
+    return out
+
+
+_TABLE = _tabulate(_TABLE_ROWS)

@@ -201,3 +201,31 @@ def test_tabulated_guess_anchors_match_direct_evaluation() -> None:
             b_ref, v_ref = normalized_call(x, eh, 1 / eh, s)
             assert abs(b / b_ref - 1) <= tol, (s_c, col)
             assert abs(v / v_ref - 1) <= 1e-6, (s_c, col)
+
+
+def test_tabulated_lower_map_and_controls_match_direct_evaluation() -> None:
+    from market.greeks.iv_guess import (
+        _INV_STEP,
+        _TABLE_LOW,
+        _lerp,
+        control_fit_right,
+        lower_map,
+        normalized_call,
+    )
+
+    rng = np.random.default_rng(12)
+    for s_c in rng.uniform(1 / 32, 5.99, 500):
+        x = -0.5 * s_c * s_c
+        eh = math.exp(0.5 * x)
+        v_c = eh / math.sqrt(2 * math.pi)
+        b_c = 0.5 * eh - float(ndtr(-s_c)) / eh
+        s_l = s_c - b_c / v_c
+        b_l, v_l = normalized_call(x, eh, 1 / eh, s_l)
+        f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
+        pos = (s_c - _TABLE_LOW) * _INV_STEP
+        i, w = int(pos), pos - int(pos)
+        assert _lerp(i, w, 4) == pytest.approx(f_l / b_l, rel=1e-5)
+        assert _lerp(i, w, 5) == pytest.approx(fp_l, rel=1e-5)
+        r_lm = control_fit_right(b_l, b_c, s_l, s_c, 1 / v_l, 1 / v_c, 0.0, False)
+        assert _lerp(i, w, 6) == pytest.approx(fpp_l * b_l, rel=1e-3, abs=1e-6)
+        assert _lerp(i, w, 7) == pytest.approx(r_lm, rel=2e-3)
