@@ -45,6 +45,9 @@ class AccountView:
     feed_stale: bool = False
     #: Set by the daemon while the broker is in planned downtime (IBKR's nightly restart).
     broker_downtime: bool = False
+    #: Set by the daemon from the broker's connection listener: while the venue is
+    #: unreachable (or its order stream is down) the connectivity rule refuses entries.
+    broker_disconnected: bool = False
     journal: TradeJournal = field(default_factory=TradeJournal)
     _working: list[Order] | None = field(default=None, repr=False)
     _equity: float | None = field(default=None, repr=False)

@@ -104,6 +104,7 @@ class Daemon:
         bot = self.bot
         bot.broker.add_connection_listener(self._on_broker_connection)
         await bot.broker.connect()
+        self._mirror_broker_connection(bot.broker.connected)
         restore(bot.store, bot.orders, bot.portfolio)
         self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
                                                 bot.portfolio)
@@ -239,8 +240,15 @@ class Daemon:
     def _on_broker_connection(self, change: ConnectionChange) -> None:
         """Back after a drop: reconcile now rather than at the next interval (the adapter has
         already replayed what it knows it missed; this also finds what it could not know)."""
+        self._mirror_broker_connection(change.connected)
         if change.connected and self.reconcile_report is not None and not self._stop.is_set():
             self.supervisor.spawn(self._reconcile_after_reconnect(), "reconcile-on-reconnect")
+
+    def _mirror_broker_connection(self, connected: bool) -> None:
+        """The connectivity risk rule refuses entries while the broker is down."""
+        view = self.bot.orders.ctx
+        if isinstance(view, AccountView):
+            view.broker_disconnected = not connected
 
     async def _reconcile_after_reconnect(self) -> None:
         bot = self.bot

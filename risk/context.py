@@ -92,6 +92,10 @@ class RiskContext(Protocol):
     def broker_downtime(self) -> bool:
         """The broker is inside a planned downtime window (IBKR's nightly restart)."""
 
+    @property
+    def broker_disconnected(self) -> bool:
+        """The broker is unreachable or its order-update stream is down (unplanned)."""
+
     def position_quantity(self, symbol: str) -> int:
         """Signed contracts held (short is negative)."""
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -78,6 +79,7 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
                 "stale_quote",
                 "zero_dte_cutoff",
                 "session_window",
+                "duplicate_order",  # the same entry is asked for again while the broker is down
             ]
         },
         telegram=telegram_config(fake),
@@ -114,6 +116,11 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
         await until(lambda: alpaca.stream_refusals >= 3)
         status = await ask(fake, "/status", VIEWER)
         assert "Broker: <b>DISCONNECTED</b> (trade-updates stream closed" in status["text"]
+        # While the broker is down a new entry is refused by the risk gate, never sent.
+        blind = bot.orders.submit(replace(request, client_order_id=bot.orders.ids.next()))
+        assert blind.status is OrderStatus.DENIED
+        assert "broker is disconnected" in blind.status_reason
+        assert alpaca.by_client_id(blind.client_order_id) is None
 
         alpaca.accept_streams = True
         back = await fake.wait_sent(lambda m: "reconnected after" in m.get("text", ""), within=10)
@@ -121,7 +128,8 @@ async def test_a_dropped_trade_stream_reaches_the_admins_once_each_way(
         await until(lambda: order.status is OrderStatus.FILLED)
         await until(lambda: daemon.reconnect_reconciliations == 1)
         assert "Broker: connected" in (await ask(fake, "/status", VIEWER))["text"]
-        assert len(alert_texts(fake, "disconnected")) == 1
+        assert len(alert_texts(fake, "Broker alpaca disconnected")) == 1
+        assert len(alert_texts(fake, "broker is disconnected: no entry")) == 1  # the denial
         assert len(alert_texts(fake, "reconnected after")) == 1
         fills = [f for f in bot.store.load_fills() if f.client_order_id == order.client_order_id]
         assert len(fills) == 1 and daemon.health()["broker_connected"] is True

@@ -42,6 +42,7 @@ class FakeContext:
     entries_paused: bool = False
     feed_stale: bool = False
     broker_downtime: bool = False
+    broker_disconnected: bool = False
     held: dict[str, Held] = field(default_factory=dict)
     working: list[Order] = field(default_factory=list)
     quotes: dict[str, Quote] = field(default_factory=dict)

@@ -11,12 +11,15 @@ from risk.rules.connectivity import ConnectivityGate
 from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, passes, sell
 
 
-@pytest.mark.parametrize(("stale", "downtime", "why"), [
-    (True, False, "feed is stale"),
-    (False, True, "planned downtime"),
+@pytest.mark.parametrize(("stale", "downtime", "down", "why"), [
+    (True, False, False, "feed is stale"),
+    (False, True, False, "planned downtime"),
+    (False, False, True, "broker is disconnected"),
 ])
-def test_entries_are_refused_and_exits_pass(stale: bool, downtime: bool, why: str) -> None:
-    ctx = FakeContext(held={CALL: Held(2)}, feed_stale=stale, broker_downtime=downtime)
+def test_entries_are_refused_and_exits_pass(stale: bool, downtime: bool, down: bool,
+                                            why: str) -> None:
+    ctx = FakeContext(held={CALL: Held(2)}, feed_stale=stale, broker_downtime=downtime,
+                      broker_disconnected=down)
     decision = ConnectivityGate().check(buy(PUT), ctx)
     assert isinstance(decision, Reject) and why in decision.reason
     assert not passes(ConnectivityGate(), buy(PUT), ctx)
