@@ -22,7 +22,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Generic, Literal, TypeVar
 
 from bot.combo_orders import ComboOrder, reprice
 from bot.events import EventBus, Notice
@@ -60,20 +60,23 @@ def step_price(side: Side, bid: float, ask: float, policy: ExecutionPolicy, step
     return round(price, 4)
 
 
+TemplateT = TypeVar("TemplateT", OrderRequest, MultiLegOrder)
+
+
 @dataclass
-class Chain:
-    """One order being worked in steps: the children replace one another."""
+class _Worked(Generic[TemplateT]):
+    """What every order worked in steps carries: the children replace one another."""
 
     chain_id: str
     kind: Kind
-    template: OrderRequest
+    template: TemplateT
     policy: ExecutionPolicy
     cap: float | None
     deadline: datetime
     next_step_at: datetime
     child: str
     step: int = 0
-    filled_before: int = 0  # contracts filled by earlier children
+    filled_before: int = 0  # contracts (combos for a combo) filled by earlier children
     cancelling: bool = False
     giving_up: bool = False
     done: bool = False
@@ -81,6 +84,11 @@ class Chain:
     @property
     def symbol(self) -> str:
         return self.template.symbol
+
+
+@dataclass
+class Chain(_Worked[OrderRequest]):
+    """One single-contract order worked in steps."""
 
     @property
     def symbols(self) -> tuple[str, ...]:
@@ -93,26 +101,8 @@ class Chain:
 
 
 @dataclass
-class ComboChain:
+class ComboChain(_Worked[MultiLegOrder]):
     """One multi-leg order worked in steps of its net price (always bought: debit > 0)."""
-
-    chain_id: str
-    kind: Kind
-    template: MultiLegOrder
-    policy: ExecutionPolicy
-    cap: float | None
-    deadline: datetime
-    next_step_at: datetime
-    child: str
-    step: int = 0
-    filled_before: int = 0  # combos filled by earlier children
-    cancelling: bool = False
-    giving_up: bool = False
-    done: bool = False
-
-    @property
-    def symbol(self) -> str:
-        return self.template.symbol
 
     @property
     def symbols(self) -> tuple[str, ...]:
