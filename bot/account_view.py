@@ -174,14 +174,31 @@ class AccountView:
         return self._current_book().exposure
 
     def open_trade_count(self) -> int:
-        """Positions held plus working entries in symbols not held."""
+        """Positions held plus working entries in symbols not held; a spread is one trade
+        (its held legs and its working leg orders count once, not once per leg)."""
         book = self._current_book()
         if book.trades is None:
             held = self.positions()
-            book.trades = len(held) + sum(
-                1 for o in book.working if o.request.intent is OPEN and o.request.symbol not in held
-            )
+            working = {
+                o.request.parent_id or o.request.symbol
+                for o in book.working
+                if o.request.intent is OPEN and o.request.symbol not in held
+            }
+            book.trades = len(held) - self._spread_legs_beyond_the_first(held) + len(working)
         return book.trades
+
+    def _spread_legs_beyond_the_first(self, held: Mapping[str, HeldPosition]) -> int:
+        """For each opened spread whose legs are all still held, the legs past its first."""
+        grouped: set[str] = set()
+        extra = 0
+        for combo in self.orders.combos.combos.values():
+            legs = {leg.symbol for leg in combo.spec.legs}
+            if (combo.spec.intent is not OPEN or not combo.filled_quantity or len(legs) < 2
+                    or not legs.isdisjoint(grouped) or not legs <= held.keys()):
+                continue
+            grouped |= legs
+            extra += len(legs) - 1
+        return extra
 
     def quote(self, symbol: str) -> Quote | None:
         return self.market.quote(symbol)

@@ -10,13 +10,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.events import Notice
-from bot.execution import ComboChain
+from bot.execution import ComboChain, ExecutionManager
 from bot.wiring import Bot
 from brokers.orders import OrderStatus, OrderType
 from market.clock import SimClock
 from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes, vertical
 
 POLICY = {"steps": 3, "step_seconds": 10, "give_up_seconds": 60}
+
+
+def execution(bot: Bot) -> ExecutionManager:
+    assert bot.engine.execution is not None
+    return bot.engine.execution
 
 
 def make(**entry: object) -> tuple[Bot, SimClock, list[Notice]]:
@@ -43,7 +48,7 @@ def chain_rows(bot: Bot) -> list[tuple[float, float, str, str | None]]:
 
 def test_steps_from_net_mid_to_net_natural_every_step_seconds_and_fills() -> None:
     bot, clock, _ = make()
-    first = bot.engine.execution.execute_combo(vertical(bot, None), "entry", cap=2.50)
+    first = execution(bot).execute_combo(vertical(bot, None), "entry", cap=2.50)
     assert first.spec.limit_price == 2.05 and first.status is OrderStatus.ACCEPTED
     for seconds in (5, 10, 15, 20, 25, 30):
         at(bot, clock, seconds)
@@ -55,12 +60,12 @@ def test_steps_from_net_mid_to_net_natural_every_step_seconds_and_fills() -> Non
            if o.request.symbol == "XYZ 2-leg combo"]
     assert [r[3] for r in rows] == [None, *ids[:-1]]  # each step replaces the one before
     assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (1, -1)
-    assert not bot.engine.execution.chains
+    assert not execution(bot).chains
 
 
 def test_never_steps_past_the_net_limit_and_gives_up_at_the_deadline() -> None:
     bot, clock, notices = make()
-    bot.engine.execution.execute_combo(vertical(bot, None), "entry", cap=2.12)
+    execution(bot).execute_combo(vertical(bot, None), "entry", cap=2.12)
     for seconds in range(5, 70, 5):
         at(bot, clock, seconds)
     rows = chain_rows(bot)
@@ -69,33 +74,33 @@ def test_never_steps_past_the_net_limit_and_gives_up_at_the_deadline() -> None:
     assert {status for _, _, status, _ in rows} == {"cancelled"}
     assert rows[-1][0] == 30  # the last step at 30 s; nothing after it
     assert bot.portfolio.quantity(LOW) == bot.portfolio.quantity(HIGH) == 0
-    assert bot.orders.open_orders() == [] and not bot.engine.execution.chains
+    assert bot.orders.open_orders() == [] and not execution(bot).chains
     gave_up = [n for n in notices if n.kind == "execution_gave_up"]
     assert len(gave_up) == 1 and "XYZ 2-leg combo" in gave_up[0].text
 
 
 def test_a_step_denied_by_risk_ends_the_chain_without_legging() -> None:
     bot, clock, notices = make()
-    first = bot.engine.execution.execute_combo(vertical(bot, None), "entry", cap=2.50)
+    first = execution(bot).execute_combo(vertical(bot, None), "entry", cap=2.50)
     assert first.status is OrderStatus.ACCEPTED
     bot.control.set_paused(True, clock.now(), "test")  # entries stop: the next step is an entry
     at(bot, clock, 10)
     rows = chain_rows(bot)
     assert [status for _, _, status, _ in rows] == ["cancelled", "denied"]
-    assert bot.orders.open_orders() == [] and not bot.engine.execution.chains
+    assert bot.orders.open_orders() == [] and not execution(bot).chains
     assert any("step 1 not sent" in n.text for n in notices if n.kind == "execution_gave_up")
 
 
 def test_natural_style_goes_straight_to_the_net_natural_price() -> None:
     bot, _clock, _ = make(style="natural")
-    combo = bot.engine.execution.execute_combo(vertical(bot, None), "entry", cap=2.50)
+    combo = execution(bot).execute_combo(vertical(bot, None), "entry", cap=2.50)
     assert combo.spec.limit_price == 2.20 and combo.status is OrderStatus.FILLED
-    assert not any(isinstance(c, ComboChain) for c in bot.engine.execution.chains.values())
+    assert not any(isinstance(c, ComboChain) for c in execution(bot).chains.values())
 
 
 def test_market_style_sends_a_market_combo() -> None:
     bot, _clock, _ = make(style="market")
-    combo = bot.engine.execution.execute_combo(vertical(bot, 2.00), "entry")
+    combo = execution(bot).execute_combo(vertical(bot, 2.00), "entry")
     assert combo.spec.order_type is OrderType.MARKET and combo.spec.limit_price is None
     assert combo.status is OrderStatus.FILLED
     assert combo.parent.average_fill_price == 2.20

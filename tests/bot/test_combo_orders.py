@@ -10,12 +10,16 @@ from pathlib import Path
 
 import pytest
 
+from bot.account_view import AccountView
 from bot.combo_orders import VENUE_RULE
 from bot.events import Notice
 from bot.reconcile import reconcile, restore
+from bot.wiring import Bot
 from brokers.multileg import Leg
 from brokers.orders import OrderStatus, OrderUpdate, Side
+from brokers.paper import PaperBroker
 from market.clock import SimClock
+from market.data import Quote
 from risk.rules.multileg import ComboGate
 from tests.bot.combo_helpers import HIGH, LOW, T0, VERTICAL, combo_bot, quotes, vertical
 
@@ -77,7 +81,12 @@ def test_a_leg_fill_heard_twice_is_booked_once() -> None:
     quotes(bot, (3.00, 3.20), (1.00, 1.10))
     heard: list[OrderUpdate] = []
     listener = bot.broker._listener  # type: ignore[attr-defined]
-    bot.broker.set_listener(lambda u: (heard.append(u), listener(u)))
+
+    def hear(update: OrderUpdate) -> None:
+        heard.append(update)
+        listener(update)
+
+    bot.broker.set_listener(hear)
     combo = bot.orders.submit_combo(vertical(bot, 2.20))
     fill_updates = [u for u in heard if u.fill is not None]
     assert len(fill_updates) == 2
@@ -187,7 +196,7 @@ def test_every_combo_the_venue_receives_passed_the_combo_gate() -> None:
         verdicts[order.client_order_id] = verdict  # type: ignore[attr-defined]
         return verdict
 
-    ComboGate.check = spy  # type: ignore[method-assign]
+    ComboGate.check = spy  # type: ignore[method-assign,assignment]
     try:
         bot.orders.submit_combo(vertical(bot, 2.20, quantity=80))  # resized by the gate
         bot.orders.submit_combo(vertical(bot, 2.20, legs=(Leg(LOW, Side.BUY),
@@ -205,3 +214,42 @@ def test_every_combo_the_venue_receives_passed_the_combo_gate() -> None:
         assert verdict.approved and verdict.order == order  # type: ignore[attr-defined]
     assert sent[0].quantity < 80  # type: ignore[attr-defined]
     assert sent[1].closes  # type: ignore[attr-defined]
+
+
+def view(bot: Bot) -> AccountView:
+    assert isinstance(bot.orders.ctx, AccountView)
+    return bot.orders.ctx
+
+
+def test_a_spread_is_one_trade_for_the_concurrent_trades_limit() -> None:
+    """Two legs held (or working) as one spread count once: with a limit of two trades a
+    second spread is still allowed, a third is not."""
+    bot = combo_bot(risk={"max_concurrent_trades": 2,
+                          "account": {"duplicate_window_seconds": None}})
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    filled = bot.orders.submit_combo(vertical(bot, None))
+    assert filled.status is OrderStatus.FILLED
+    assert view(bot).open_trade_count() == 1  # two legs held, one trade
+    wider = ("XYZ251219C00110000", "XYZ251219C00115000")
+    now = bot.clock.now()
+    for symbol, (bid, ask) in zip(wider, ((1.80, 1.90), (1.20, 1.25)), strict=True):
+        bot.engine.on_event(Quote(symbol, now, bid, ask, 10, 10, "XYZ"))
+    legs = (Leg(wider[0], Side.BUY), Leg(wider[1], Side.SELL))
+    resting = bot.orders.submit_combo(vertical(bot, 0.20, legs=legs))  # net natural 0.70
+    assert resting.status is OrderStatus.ACCEPTED
+    assert view(bot).open_trade_count() == 2  # + two working leg orders, one trade
+    third = bot.orders.submit_combo(vertical(bot, None))
+    assert third.status is OrderStatus.DENIED
+    assert "2 trades open or working, max 2" in third.parent.status_reason
+
+
+def test_a_spread_with_a_leg_closed_outside_counts_its_remaining_leg() -> None:
+    bot = combo_bot()
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    assert bot.orders.submit_combo(vertical(bot, None)).status is OrderStatus.FILLED
+    assert view(bot).open_trade_count() == 1
+    assert isinstance(bot.broker, PaperBroker)
+    bot.broker.close_position_outside(HIGH)  # a manual close in the broker's app
+    asyncio.run(reconcile(bot.store, bot.broker, bot.orders, bot.portfolio))
+    assert bot.portfolio.quantity(HIGH) == 0 and bot.portfolio.quantity(LOW) == 1
+    assert view(bot).open_trade_count() == 1  # the long leg alone is one trade

@@ -47,13 +47,15 @@ async def execute(venue: Venue, spec: MultiLegOrder) -> None:
     """A fake venue executes the combo at the legs' natural prices (paper does it itself)."""
     if isinstance(venue.fake, FakeAlpaca):
         await until(lambda: venue.fake.by_client_id(spec.client_order_id) is not None)
-        await venue.fake.fill_combo(venue.fake.by_client_id(spec.client_order_id),
-                                    spec.quantity, NATURAL)
+        placed = venue.fake.by_client_id(spec.client_order_id)
+        assert placed is not None
+        await venue.fake.fill_combo(placed, spec.quantity, NATURAL)
     elif isinstance(venue.fake, FakeTws):
         await until(lambda: venue.fake.by_ref(spec.client_order_id) is not None)
         ids = {c.local_symbol.replace(" ", ""): c.con_id for c in venue.fake.contracts.values()}
-        await venue.fake.fill_combo(venue.fake.by_ref(spec.client_order_id), spec.quantity,
-                                    {ids[s]: p for s, p in NATURAL.items()})
+        bag = venue.fake.by_ref(spec.client_order_id)
+        assert bag is not None
+        await venue.fake.fill_combo(bag, spec.quantity, {ids[s]: p for s, p in NATURAL.items()})
 
 
 async def test_a_combo_at_its_natural_price_fills_every_leg_and_the_books_agree(

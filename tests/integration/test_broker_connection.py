@@ -165,6 +165,7 @@ async def test_alpaca_fill_ids_that_differ_between_stream_and_activities_count_o
         order = buy(bot, quantity=3)
         await until(lambda: order.status is OrderStatus.ACCEPTED)
         venue_order = alpaca.by_client_id(order.client_order_id)
+        assert venue_order is not None
         await alpaca.fill(venue_order, 1, 1.0)  # heard live
         await alpaca.fill(venue_order, 1, 1.0)  # same size and price, a second execution
         await until(lambda: order.filled_quantity == 2)

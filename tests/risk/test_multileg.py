@@ -97,14 +97,14 @@ def test_contracts_per_order_count_every_leg() -> None:
 def test_contracts_per_underlying_count_every_leg_and_what_is_held() -> None:
     ctx = market()
     ctx.held["GOOG151231C00800000"] = Held(95)
-    limits = {"options": {"max_contracts_per_underlying": 100}}
+    limits: dict[str, Any] = {"options": {"max_contracts_per_underlying": 100}}
     assert check(combo(DEBIT_CALLS, 2, 2.50), ctx, **limits).order.quantity == 2  # 99
     verdict = check(combo(DEBIT_CALLS, 3, 2.50), ctx, **limits)  # 101
     assert verdict.order.quantity == 2 and verdict.resizes[0].rule == "contracts_per_underlying"
 
 
 def test_premium_per_trade_is_the_net_debit() -> None:
-    limits = {"options": {"max_premium_per_trade": 500.0}}
+    limits: dict[str, Any] = {"options": {"max_premium_per_trade": 500.0}}
     assert check(combo(DEBIT_CALLS, 2, 2.50), **limits).order.quantity == 2  # exactly 500
     assert check(combo(DEBIT_CALLS, 3, 2.50), **limits).order.quantity == 2
     # A credit pays no premium: the per-trade premium cap does not shrink it.
