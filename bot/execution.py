@@ -209,20 +209,9 @@ class ExecutionManager:
         chain = self.chains.get(order.client_order_id)
         if not isinstance(chain, Chain) or not order.status.is_terminal:
             return
-        del self.chains[order.client_order_id]
-        chain.filled_before += order.filled_quantity
-        remaining = chain.template.quantity - chain.filled_before
-        if remaining <= 0 or order.status is OrderStatus.FILLED:
-            self._finish(chain, "filled")
+        remaining = self._settle(chain, order.status, order.filled_quantity)
+        if remaining is None:
             return
-        now = self.clock.now()
-        if chain.giving_up or now >= chain.deadline or order.status is not OrderStatus.CANCELLED:
-            self._finish(chain, f"gave up with {remaining} of {chain.template.quantity} "
-                                f"unfilled ({order.status.value})")
-            return
-        self._next_step(chain, order, remaining, now)
-
-    def _next_step(self, chain: Chain, previous: Order, remaining: int, now: datetime) -> None:
         quote = self.market.quote(chain.symbol)
         if quote is None or quote_problem(quote) is not None:
             self._finish(chain, "gave up: no usable quote to step on")
@@ -232,32 +221,16 @@ class ExecutionManager:
                            chain.cap)
         child = replace(chain.template, client_order_id=self.orders.ids.next(),
                         quantity=remaining, order_type=OrderType.LIMIT, limit_price=price,
-                        replaces=previous.client_order_id)
-        order = self.orders.submit(child)
-        if not order.status.is_open:
-            if order.status is OrderStatus.FILLED:
-                self._finish(chain, "filled")
-            else:
-                self._finish(chain, f"step {chain.step} not sent: {order.status_reason}")
-            return
-        chain.child, chain.cancelling = order.client_order_id, False
-        chain.next_step_at = now + timedelta(seconds=chain.policy.step_seconds)
-        self.chains[chain.child] = chain
+                        replaces=order.client_order_id)
+        sent = self.orders.submit(child)
+        self._carry_on(chain, sent.client_order_id, sent.status, sent.status_reason)
 
     def _on_combo(self, combo: ComboOrder) -> None:
         chain = self.chains.get(combo.client_order_id)
         if not isinstance(chain, ComboChain) or not combo.status.is_terminal:
             return
-        del self.chains[combo.client_order_id]
-        chain.filled_before += combo.filled_quantity
-        remaining = chain.template.quantity - chain.filled_before
-        if remaining <= 0 or combo.status is OrderStatus.FILLED:
-            self._finish(chain, "filled")
-            return
-        now = self.clock.now()
-        if chain.giving_up or now >= chain.deadline or combo.status is not OrderStatus.CANCELLED:
-            self._finish(chain, f"gave up with {remaining} of {chain.template.quantity} "
-                                f"unfilled ({combo.status.value})")
+        remaining = self._settle(chain, combo.status, combo.filled_quantity)
+        if remaining is None:
             return
         market = net_quote(chain.template.legs, self.market.quote)
         if market is None:
@@ -266,17 +239,36 @@ class ExecutionManager:
         chain.step += 1
         price = step_price(Side.BUY, market.bid, market.ask, chain.policy, chain.step,
                            chain.cap)
-        child = reprice(combo.spec, self.orders.ids.next(), remaining, price)
-        sent = self.orders.submit_combo(child)
-        if not sent.status.is_open:
-            if sent.status is OrderStatus.FILLED:
-                self._finish(chain, "filled")
-            else:
-                self._finish(chain, f"step {chain.step} not sent: {sent.parent.status_reason}")
+        sent = self.orders.submit_combo(reprice(combo.spec, self.orders.ids.next(), remaining,
+                                                price))
+        self._carry_on(chain, sent.client_order_id, sent.status, sent.parent.status_reason)
+
+    def _settle(self, chain: Chain | ComboChain, status: OrderStatus, filled: int) -> int | None:
+        """A worked child ended: book what it filled and say how much is left to work, or
+        None when the chain is over (filled, given up, or ended by the venue)."""
+        del self.chains[chain.child]
+        chain.filled_before += filled
+        remaining = chain.template.quantity - chain.filled_before
+        if remaining <= 0 or status is OrderStatus.FILLED:
+            self._finish(chain, "filled")
+            return None
+        if (chain.giving_up or self.clock.now() >= chain.deadline
+                or status is not OrderStatus.CANCELLED):
+            self._finish(chain, f"gave up with {remaining} of {chain.template.quantity} "
+                                f"unfilled ({status.value})")
+            return None
+        return remaining
+
+    def _carry_on(self, chain: Chain | ComboChain, child: str, status: OrderStatus,
+                  reason: str) -> None:
+        """The next step went to the risk gate: work it, or end the chain on its verdict."""
+        if not status.is_open:
+            self._finish(chain, "filled" if status is OrderStatus.FILLED
+                         else f"step {chain.step} not sent: {reason}")
             return
-        chain.child, chain.cancelling = sent.client_order_id, False
-        chain.next_step_at = now + timedelta(seconds=chain.policy.step_seconds)
-        self.chains[chain.child] = chain
+        chain.child, chain.cancelling = child, False
+        chain.next_step_at = self.clock.now() + timedelta(seconds=chain.policy.step_seconds)
+        self.chains[child] = chain
 
     def _finish(self, chain: Chain | ComboChain, outcome: str) -> None:
         chain.done = True
