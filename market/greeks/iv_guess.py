@@ -235,9 +235,7 @@ def _lowest_from(x: float, beta: float, b_l: float, f_l: float, fp_l: float, r: 
 def _lowest_tabulated(x: float, beta: float, i: int, w: float, b_l: float) -> float:
     """`_lowest` with the lower map at s_l from the x-only table (row i, weight w)."""
     f_l = _lerp(i, w, 4) * b_l
-    fp_l = _lerp(i, w, 5)
-    r = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, _lerp(i, w, 6) / b_l, True)
-    return _lowest_from(x, beta, b_l, f_l, fp_l, r)
+    return _lowest_from(x, beta, b_l, f_l, _lerp(i, w, 5), _lerp(i, w, 8))
 
 
 @njit(**JIT)
@@ -341,13 +339,13 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
 @njit(**JIT)
 def _tabulate(rows: int) -> NDArray[np.float64]:
     """The x-only points of the guess on a grid of s_c = sqrt(2|x|): b_l / b_c, v_l / v_c,
-    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l) and the control of
-    the lower middle branch. Evaluating them per quote (a normalized call, the lower map, a
-    control fit) was most of the guess's time; linear interpolation on this grid is within 3e-5
-    relative (b_l, and 2e-3 for the control) and ~1e-6 (the others), far inside the guesses' own
-    error. The lowest branch's control is fitted per quote: it has kinks that interpolation
-    would smear."""
-    out = np.empty((rows, 8))
+    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l), the control of
+    the lower middle branch and that of the lowest one. Evaluating them per quote (a normalized
+    call, the lower map, control fits) was most of the guess's time; linear interpolation on
+    this grid is within 3e-5 relative (b_l, and 2e-3 for the controls) and ~1e-6 (the others),
+    far inside the guesses' own error. The lowest control has kinks that interpolation smears
+    (0.7%); `_FIX`, built from this same interpolated guess, takes that out."""
+    out = np.empty((rows, 9))
     for i in range(rows):
         s_c = _TABLE_LOW + _TABLE_STEP * i
         x = -0.5 * s_c * s_c
@@ -366,6 +364,7 @@ def _tabulate(rows: int) -> NDArray[np.float64]:
         out[i, 5] = fp_l
         out[i, 6] = fpp_l * b_l
         out[i, 7] = control_fit_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0, False)
+        out[i, 8] = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True)
     return out
 
 
