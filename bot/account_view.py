@@ -184,21 +184,10 @@ class AccountView:
                 for o in book.working
                 if o.request.intent is OPEN and o.request.symbol not in held
             }
-            book.trades = len(held) - self._spread_legs_beyond_the_first(held) + len(working)
+            spreads = self.orders.combos.spreads_held(held)
+            legs_past_first = sum(len(c.spec.legs) - 1 for c in spreads)
+            book.trades = len(held) - legs_past_first + len(working)
         return book.trades
-
-    def _spread_legs_beyond_the_first(self, held: Mapping[str, HeldPosition]) -> int:
-        """For each opened spread whose legs are all still held, the legs past its first."""
-        grouped: set[str] = set()
-        extra = 0
-        for combo in self.orders.combos.combos.values():
-            legs = {leg.symbol for leg in combo.spec.legs}
-            if (combo.spec.intent is not OPEN or not combo.filled_quantity or len(legs) < 2
-                    or not legs.isdisjoint(grouped) or not legs <= held.keys()):
-                continue
-            grouped |= legs
-            extra += len(legs) - 1
-        return extra
 
     def quote(self, symbol: str) -> Quote | None:
         return self.market.quote(symbol)

@@ -14,7 +14,7 @@ contracts twice), and moves along the same state machine here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -379,6 +379,21 @@ class ComboOrders:
 
     def open_combos(self) -> list[ComboOrder]:
         return [c for c in self.combos.values() if c.status.is_open]
+
+    def spreads_held(self, held: Container[str]) -> list[ComboOrder]:
+        """The opened spreads whose legs are all still held (each leg in one spread only):
+        the limits that count trades or positions count each of them once."""
+        out: list[ComboOrder] = []
+        grouped: set[str] = set()
+        for combo in self.combos.values():
+            legs = {leg.symbol for leg in combo.spec.legs}
+            if (combo.spec.intent is not Intent.OPEN or not combo.filled_quantity
+                    or len(legs) < 2 or not legs.isdisjoint(grouped)
+                    or not all(symbol in held for symbol in legs)):
+                continue
+            grouped |= legs
+            out.append(combo)
+        return out
 
     def restore(self, stored: Iterable[Order]) -> set[str]:
         """Rebuild combos from stored rows (after a restart); returns the parents' ids, which

@@ -14,6 +14,7 @@ from bot.events import EventBus, Notice
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
 from bot.store.store import Store
+from brokers.multileg import LEG_MARK, combo_id_of
 from brokers.orders import Intent, OrderStatus
 from market.calendar import NEW_YORK
 from market.clock import Clock
@@ -61,10 +62,15 @@ class StrategyBook:
                     and req.limit_price is not None):
                 committed += order.remaining * req.limit_price * multiplier(req.symbol)
         open_positions = 0
+        held = set()
         for pos in self.portfolio.open_positions():
+            held.add(pos.symbol)
             if self._owner(pos.symbol) == strategy:
                 open_positions += 1
                 committed += abs(pos.quantity) * pos.average_price * multiplier(pos.symbol)
+        for spread in self.orders.combos.spreads_held(held):  # a spread is one position
+            if spread.spec.strategy == strategy:
+                open_positions -= len(spread.spec.legs) - 1
         return StrategyUsage(committed, entries, open_positions, self.blocked.get(strategy))
 
     def record_entry(self, strategy: str) -> None:
@@ -85,7 +91,8 @@ class StrategyBook:
                 break
             req = order.request
             if (order.created_at >= day_start and req.intent is Intent.OPEN
-                    and req.replaces is None and order.status is not OrderStatus.DENIED):
+                    and req.replaces is None and order.status is not OrderStatus.DENIED
+                    and not _later_leg(order.client_order_id)):
                 self._entries[req.strategy] = self._entries.get(req.strategy, 0) + 1
         self._counted_day = today
 
@@ -125,3 +132,9 @@ class StrategyBook:
     @staticmethod
     def _day(when: datetime) -> str:
         return when.astimezone(NEW_YORK).date().isoformat()
+
+
+def _later_leg(client_order_id: str) -> bool:
+    """A spread is one entry: its first leg's row stands for it, the other legs' do not."""
+    return combo_id_of(client_order_id) is not None and not client_order_id.endswith(
+        f"{LEG_MARK}0")

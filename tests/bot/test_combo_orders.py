@@ -253,3 +253,21 @@ def test_a_spread_with_a_leg_closed_outside_counts_its_remaining_leg() -> None:
     asyncio.run(reconcile(bot.store, bot.broker, bot.orders, bot.portfolio))
     assert bot.portfolio.quantity(HIGH) == 0 and bot.portfolio.quantity(LOW) == 1
     assert view(bot).open_trade_count() == 1  # the long leg alone is one trade
+
+
+def test_after_a_restart_a_spread_is_one_entry_of_its_strategy(tmp_path: Path) -> None:
+    """The per-strategy entries-per-day safeguard counts a spread once, before and after a
+    restart (the books then hold one order row per leg)."""
+    clock = SimClock(T0)
+    bot = combo_bot(tmp_path, clock, risk={"account": {"duplicate_window_seconds": None}})
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    for _ in range(2):
+        assert bot.orders.submit_combo(vertical(bot, None)).status is OrderStatus.FILLED
+    bot.close()
+
+    again = combo_bot(tmp_path, clock)
+    restore(again.store, again.orders, again.portfolio)
+    usage = again.engine.strategy_book.usage("test")
+    assert usage.entries_today == 2
+    assert usage.open_positions == 1  # both spreads are on the same two contracts
+    again.close()
