@@ -330,7 +330,11 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
     s_c = math.sqrt(-2.0 * x)
     # At s_c: h + s/2 = 0, and e^{-x/2} phi(s_c) = e^{x/2} / sqrt(2 pi) is the vega there.
     v_c = INV_SQRT_2PI * eh
-    b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, inv_eh)
+    if _TABLE_LOW <= s_c < _TABLE_HIGH:
+        pos = (s_c - _TABLE_LOW) * _INV_STEP
+        b_c = _lerp(int(pos), pos - int(pos), 9) * eh
+    else:
+        b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, inv_eh)
     if beta < b_c:
         return _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), True
     return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False
@@ -339,13 +343,13 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
 @njit(**JIT)
 def _tabulate(rows: int) -> NDArray[np.float64]:
     """The x-only points of the guess on a grid of s_c = sqrt(2|x|): b_l / b_c, v_l / v_c,
-    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l), the control of
-    the lower middle branch and that of the lowest one. Evaluating them per quote (a normalized
-    call, the lower map, control fits) was most of the guess's time; linear interpolation on
+    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l), the controls of
+    the lower middle and lowest branches, and b_c / b_max. Evaluating them per quote (normalized
+    calls, the lower map, control fits) was most of the guess's time; linear interpolation on
     this grid is within 3e-5 relative (b_l, and 2e-3 for the controls) and ~1e-6 (the others),
     far inside the guesses' own error. The lowest control has kinks that interpolation smears
     (0.7%); `_FIX`, built from this same interpolated guess, takes that out."""
-    out = np.empty((rows, 9))
+    out = np.empty((rows, 10))
     for i in range(rows):
         s_c = _TABLE_LOW + _TABLE_STEP * i
         x = -0.5 * s_c * s_c
@@ -365,6 +369,7 @@ def _tabulate(rows: int) -> NDArray[np.float64]:
         out[i, 6] = fpp_l * b_l
         out[i, 7] = control_fit_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0, False)
         out[i, 8] = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True)
+        out[i, 9] = b_c / eh
     return out
 
 

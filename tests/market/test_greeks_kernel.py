@@ -229,6 +229,7 @@ def test_tabulated_lower_map_and_controls_match_direct_evaluation() -> None:
         r_lm = control_fit_right(b_l, b_c, s_l, s_c, 1 / v_l, 1 / v_c, 0.0, False)
         assert _lerp(i, w, 6) == pytest.approx(fpp_l * b_l, rel=1e-3, abs=1e-6)
         assert _lerp(i, w, 7) == pytest.approx(r_lm, rel=2e-3)
+        assert _lerp(i, w, 9) == pytest.approx(b_c / eh, rel=3e-5)
 
 
 def test_lowest_branch_guess_is_close_enough_for_one_solver_step() -> None:
