@@ -57,13 +57,13 @@ class Outcome:
         return sum(v * q for v, q in pairs) / total if total else None
 
 
-def run(policy: str, feed: ReplayFeed) -> Outcome:
+def run(policy: str, days: list[ReplayDay]) -> Outcome:
     execution: dict[str, Any] = {"entry": {"style": policy}}
     settings = make_settings(execution=execution,
                              risk={"liquidity": {"max_quote_age_seconds": 120}})
     clock = SimClock(datetime(2015, 12, 24, 14, 0, tzinfo=UTC))
     bot = build_bot(settings, clock, run_tag=f"bx{policy[:2]}")
-    bot.market.open_interest.update(feed.open_interest)
+    feed = ReplayFeed(days, open_interest=bot.market.open_interest)  # published as it plays
     started = time.perf_counter()
     for event in feed.events():
         clock.advance_to(event.ts)
@@ -102,8 +102,8 @@ def money(value: float | None) -> str:
 
 def main() -> None:
     logging.disable(logging.WARNING)
-    feed = ReplayFeed([ReplayDay.discover(ROOT / "data" / "replay", "GOOG", DAY)])
-    results = [run(policy, feed) for policy in ("natural", "smart")]
+    days = [ReplayDay.discover(ROOT / "data" / "replay", "GOOG", DAY)]
+    results = [run(policy, days) for policy in ("natural", "smart")]
     print("execution quality on GOOG 2015-12-24 (full chain, scalping, paper venue); "
           "$ per contract, + = good for us")
     head = (f"{'entry policy':<13}{'signals':>8}{'entries':>8}{'filled':>7}{'fill rate':>10}"
