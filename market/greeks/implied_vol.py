@@ -7,7 +7,7 @@ and run one option at a time in a single pass (`fused`):
    every option becomes an out-of-the-money call in ``(x <= 0, beta)``; an in-the-money quote
    is turned into its out-of-the-money twin by put-call parity (its time value).
 2. Start from Jäckel's four-branch rational-cubic guesses (`iv_guess`), typically within
-   0.1-5% of the answer.
+   0.3% of the answer (the lowest branch's bias corrected from a table).
 3. Refine with third-order Householder steps on an objective chosen per region (1/ln b
    below the inflection point, -ln(b_max - b) above it); one or two steps per quote reach
    ~1e-12 (`solver`). A bracket kept from the signs of the residuals turns any step that
