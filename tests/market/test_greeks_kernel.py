@@ -63,9 +63,9 @@ def test_zero_dte_minutes_deep_itm_and_otm_against_quantlib() -> None:
     the time value is at least $0.05 and fill Greeks equal to QuantLib's at that volatility."""
     s, r, q = 100.0, 0.03, 0.02
     rows = []
-    for t in (5 * MINUTE, 30 * MINUTE, 120 * MINUTE, 1 / 365, 30 / 365, 2.0):
-        fwd = s * math.exp((r - q) * t)
-        for k in (
+    for years in (5 * MINUTE, 30 * MINUTE, 120 * MINUTE, 1 / 365, 30 / 365, 2.0):
+        fwd = s * math.exp((r - q) * years)
+        for strike in (
             50.0,
             80.0,
             95.0,
@@ -80,9 +80,9 @@ def test_zero_dte_minutes_deep_itm_and_otm_against_quantlib() -> None:
             125.0,
             200.0,
         ):
-            for sigma in (0.05, 0.3, 1.5):
-                for is_call in (True, False):
-                    rows.append((is_call, k, t, sigma))
+            for vol in (0.05, 0.3, 1.5):
+                for call in (True, False):
+                    rows.append((call, strike, years, vol))
     is_call = np.array([row[0] for row in rows])
     k = np.array([row[1] for row in rows])
     t = np.array([row[2] for row in rows])
@@ -92,8 +92,8 @@ def test_zero_dte_minutes_deep_itm_and_otm_against_quantlib() -> None:
         for c, kk, tt, v in zip(is_call, k, t, sigma, strict=True)
     ]
     price = np.array([c.value() for c in calcs])
-    fwd = s * np.exp((r - q) * t)
-    intrinsic = np.where(is_call, np.maximum(fwd - k, 0), np.maximum(k - fwd, 0))
+    forwards = s * np.exp((r - q) * t)
+    intrinsic = np.where(is_call, np.maximum(forwards - k, 0), np.maximum(k - forwards, 0))
     time_value = price - intrinsic * np.exp(-r * t)
     res, g = implied_volatility_and_greeks(price, is_call, s, k, t, r, q)
     identifiable = time_value >= 0.05
