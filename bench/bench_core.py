@@ -28,6 +28,7 @@ from bot.wiring import build_bot  # noqa: E402
 from market.clock import SimClock  # noqa: E402
 from market.data import Quote  # noqa: E402
 from market.feeds.replay import ReplayDay, ReplayFeed  # noqa: E402
+from market.greeks import warm_up  # noqa: E402
 from strategies.base import Signal, SignalAction, Strategy  # noqa: E402
 from strategies.guard import GuardedStrategy  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402
@@ -86,7 +87,9 @@ def replay_throughput(tmp: Path) -> tuple[int, float, float, dict[str, Any]]:
     settings = make_settings(tmp)
     clock = SimClock(datetime(2015, 12, 24, 14, 0, tzinfo=UTC))
     bot = build_bot(settings, clock, run_tag="bench")
-    feed = ReplayFeed([ReplayDay.discover(ROOT / "data" / "replay", "GOOG", date(2015, 12, 24))])
+    day = ReplayDay.discover(ROOT / "data" / "replay", "GOOG", date(2015, 12, 24))
+    feed = ReplayFeed([day], open_interest=bot.market.open_interest)  # as the daemon wires it
+    warm_up()  # the daemon loads the IV kernel at start; the close's daily IV would pay it here
     t0 = time.perf_counter()
     n = 0
     for event in feed.events():
