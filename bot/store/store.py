@@ -15,7 +15,7 @@ The order-path statements run pre-compiled on the DB-API cursor (`bot/store/prep
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,29 +27,21 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import (
     Connection,
-    Table,
-    bindparam,
     create_engine,
     event,
     insert,
     select,
-    update,
 )
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import Engine
 
 from bot.store import schema as t
 from bot.store.prepared import Prepared
+from bot.store.statements import OrderPathStatements, order_from_row, order_state
 from brokers.orders import (
     Fill,
-    Intent,
     Order,
-    OrderRequest,
     OrderStatus,
-    OrderType,
     Side,
-    TimeInForce,
 )
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -111,7 +103,7 @@ class Store:
         self.durability = durability
         self._commit_each = durability is Durability.EACH_WRITE
         self._conn: Connection = engine.connect()
-        self._sql = _Statements(engine.dialect)
+        self._sql = OrderPathStatements(engine.dialect)
         self._raw: Any = None
         self._cur: Any = None
 
@@ -209,7 +201,7 @@ class Store:
 
     def update_order(self, order: Order) -> None:
         with self._tx():
-            self._run(self._sql.update_order, _order_state(order))
+            self._run(self._sql.update_order, order_state(order))
 
     def record_fill(
         self,
@@ -245,7 +237,7 @@ class Store:
             if inserted == 0:
                 return False
             if order is not None:
-                self._run(sql.update_order, _order_state(order))
+                self._run(sql.update_order, order_state(order))
             self._upsert_position(position, fill.ts)
         return True
 
@@ -298,7 +290,7 @@ class Store:
             q = q.where(t.orders.c.status.not_in(terminal))
         rows = self._conn.execute(q.order_by(t.orders.c.created_at)).mappings().all()
         self._commit()
-        return [_order_from_row(dict(r)) for r in rows]
+        return [order_from_row(dict(r)) for r in rows]
 
     def fill_ids(self) -> set[str]:
         rows = self._conn.execute(
@@ -553,178 +545,3 @@ class Store:
         )
         self._commit()
         return [dict(r) for r in rows]
-
-
-class _Statements:
-    """The order path's statements, compiled once for the store's dialect."""
-
-    def __init__(self, dialect: Dialect) -> None:
-        def insert_into(table: Table, columns: list[str]) -> Prepared:
-            return Prepared(table.insert(), dialect, columns)
-
-        def b(name: str) -> Any:
-            return bindparam(f"b_{name}")
-
-        self.insert_order = insert_into(t.orders, _ORDER_COLUMNS)
-        self.update_order = Prepared(
-            update(t.orders)
-            .where(t.orders.c.client_order_id == b("cid"))
-            .values(
-                status=b("status"),
-                status_reason=b("reason"),
-                filled_quantity=b("filled"),
-                average_fill_price=b("avg"),
-                broker_order_id=b("broker_id"),
-                updated_at=b("updated"),
-            ),
-            dialect,
-        )
-        # Both supported dialects upsert in one statement (INSERT ... ON CONFLICT).
-        inserts: dict[str, Callable[[Table], Any]] = {
-            "sqlite": sqlite_insert,
-            "postgresql": postgresql_insert,
-        }
-        dialect_insert = inserts[dialect.name]
-        self.insert_fill = Prepared(
-            dialect_insert(t.fills).on_conflict_do_nothing(index_elements=["fill_id"]),
-            dialect,
-            _FILL_COLUMNS,
-        )
-
-        def upsert(table: Table, key: list[str]) -> Prepared:
-            columns = [c.key for c in table.c]
-            statement = dialect_insert(table)
-            return Prepared(
-                statement.on_conflict_do_update(
-                    index_elements=key,
-                    set_={k: statement.excluded[k] for k in columns if k not in key},
-                ),
-                dialect,
-                columns,
-            )
-
-        self.upsert_position = upsert(t.positions, ["account", "symbol"])
-        self.upsert_state = upsert(t.trading_state, ["account", "key"])
-        self.upsert_daily_pnl = upsert(t.daily_pnl, ["account", "day"])
-        self.markout_1m, self.markout_5m = (
-            Prepared(
-                update(t.fills).where(t.fills.c.fill_id == b("fill_id")).values({column: b("mid")}),
-                dialect,
-            )
-            for column in (t.fills.c.mid_after_1m, t.fills.c.mid_after_5m)
-        )
-        self.insert_bracket = insert_into(
-            t.brackets,
-            ["entry_id", "account", "symbol", "target", "stop", "time_stop_at", "active"],
-        )
-        self.close_bracket = Prepared(
-            update(t.brackets)
-            .where(t.brackets.c.entry_id == b("entry_id"))
-            .values(active=b("active"), exit_id=b("exit_id")),
-            dialect,
-        )
-        self.insert_signal = insert_into(
-            t.signals,
-            [
-                "account",
-                "ts",
-                "strategy",
-                "symbol",
-                "action",
-                "confidence",
-                "entry_limit",
-                "target",
-                "stop",
-                "reason",
-                "client_order_id",
-            ],
-        )
-        self.insert_decision = insert_into(
-            t.risk_decisions,
-            ["account", "ts", "client_order_id", "symbol", "decision", "rule", "reason"],
-        )
-
-
-_ORDER_COLUMNS = [
-    "client_order_id",
-    "account",
-    "symbol",
-    "underlying",
-    "side",
-    "quantity",
-    "order_type",
-    "limit_price",
-    "intent",
-    "time_in_force",
-    "strategy",
-    "reason",
-    "parent_id",
-    "status",
-    "status_reason",
-    "filled_quantity",
-    "average_fill_price",
-    "broker_order_id",
-    "risk_rule",
-    "replaces",
-    "nbbo_bid",
-    "nbbo_ask",
-    "created_at",
-    "updated_at",
-]
-_FILL_COLUMNS = [
-    "fill_id",
-    "account",
-    "client_order_id",
-    "symbol",
-    "underlying",
-    "side",
-    "quantity",
-    "price",
-    "commission",
-    "ts",
-    "nbbo_bid",
-    "nbbo_ask",
-    "strategy",
-]
-
-
-def _order_state(order: Order) -> dict[str, Any]:
-    return {
-        "b_cid": order.client_order_id,
-        "b_status": order.status.value,
-        "b_reason": order.status_reason,
-        "b_filled": order.filled_quantity,
-        "b_avg": order.average_fill_price,
-        "b_broker_id": order.broker_order_id,
-        "b_updated": order.updated_at,
-    }
-
-
-def _order_from_row(r: dict[str, Any]) -> Order:
-    req = OrderRequest(
-        client_order_id=r["client_order_id"],
-        symbol=r["symbol"],
-        side=Side(r["side"]),
-        quantity=r["quantity"],
-        order_type=OrderType(r["order_type"]),
-        limit_price=r["limit_price"],
-        intent=Intent(r["intent"]),
-        time_in_force=TimeInForce(r["time_in_force"]),
-        underlying=r["underlying"],
-        strategy=r["strategy"],
-        reason=r["reason"],
-        parent_id=r["parent_id"],
-        replaces=r.get("replaces"),
-    )
-    return Order(
-        req,
-        r["created_at"],
-        OrderStatus(r["status"]),
-        r["filled_quantity"],
-        r["average_fill_price"],
-        r["broker_order_id"],
-        r["updated_at"],
-        r["status_reason"],
-        r.get("nbbo_bid"),
-        r.get("nbbo_ask"),
-    )
