@@ -90,6 +90,9 @@ class Engine:
     #: Called with each session at its close, after the day's books are written (the daily
     #: IV and volume history records itself here); a failing listener is logged, not raised.
     session_listeners: list[Callable[[Session], object]] = field(default_factory=list)
+    #: Called with every signal a strategy emits, before it is sized and risk-checked
+    #: (calibration and tests collect them here instead of wrapping strategy hooks).
+    signal_listeners: list[Callable[[Signal], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.breaker = DailyLossBreaker(self.risk_config)
@@ -191,6 +194,8 @@ class Engine:
     # -- signals → orders -----------------------------------------------------------------
     def _handle_signals(self, signals: list[Signal]) -> None:
         for signal in signals:
+            for listener in self.signal_listeners:
+                listener(signal)
             self.summary.signals += 1
             self.metrics.signals.labels(signal.strategy).inc()
             cid = self._act_on(signal)

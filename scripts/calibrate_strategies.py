@@ -157,16 +157,7 @@ def replay_day(
     clock = SimClock(datetime.combine(first, datetime.min.time(), NEW_YORK).astimezone(UTC))
     bot = build_bot(backtest_settings(settings), clock, run_tag="calibrate")
     signals: list[Signal] = []
-    for guarded in bot.engine.strategies:
-        for hook in ("on_bar", "on_quote"):
-            original = getattr(guarded.strategy, hook)
-
-            def record(event: Any, original: Any = original) -> list[Signal]:
-                out: list[Signal] = original(event)
-                signals.extend(out)
-                return out
-
-            setattr(guarded.strategy, hook, record)
+    bot.engine.signal_listeners.append(signals.append)
     bids: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     feed = ReplayFeed(days, open_interest=bot.market.open_interest)
     for event in feed.events():

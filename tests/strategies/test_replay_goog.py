@@ -77,16 +77,7 @@ def _signals(settings: Settings, days: list[ReplayDay]) -> dict[str, list[Signal
     clock = SimClock(datetime.combine(days[0].day, datetime.min.time(), UTC))
     bot = build_bot(settings, clock, run_tag="replay")
     seen: list[Signal] = []
-    for guarded in bot.engine.strategies:
-        for hook in ("on_bar", "on_quote"):
-            original = getattr(guarded.strategy, hook)
-
-            def record(event: Any, original: Any = original) -> list[Signal]:
-                out: list[Signal] = original(event)
-                seen.extend(out)
-                return out
-
-            setattr(guarded.strategy, hook, record)
+    bot.engine.signal_listeners.append(seen.append)
     for event in ReplayFeed(days, open_interest=bot.market.open_interest).events():
         clock.advance_to(event.ts)
         bot.engine.on_event(event)
