@@ -10,7 +10,6 @@ venue's own ledger: combo by combo, fill by fill, leg position by leg position.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -24,7 +23,7 @@ from brokers.multileg import LEG_MARK
 from brokers.orders import Intent, OrderStatus
 from market.clock import SimClock
 from tests.bot.combo_helpers import HIGH, LOW, T0, combo_bot, quotes, vertical
-from tests.bot.test_crash_recovery import Crash, crash_on, die
+from tests.bot.test_crash_recovery import Crash, crash_on, die, ledger
 
 LABEL = "XYZ 2-leg combo"
 
@@ -116,20 +115,6 @@ CRASH_POINTS: dict[str, Callable[[Bot], None]] = {
 }
 
 
-def ledger(tmp_path: Path) -> dict[str, Any]:
-    db = sqlite3.connect(tmp_path / "ledger.db")
-    try:
-        return {
-            "combos": {r[0]: r[1] for r in db.execute(
-                "SELECT client_order_id, status FROM combo_orders")},
-            "fills": {r[0] for r in db.execute("SELECT fill_id FROM fills")},
-            "positions": {r[0]: r[1] for r in db.execute(
-                "SELECT symbol, quantity FROM positions WHERE quantity != 0")},
-        }
-    finally:
-        db.close()
-
-
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
 def test_combo_crash_then_restart_loses_no_leg_and_duplicates_no_combo(tmp_path: Path,
                                                                        point: str) -> None:
@@ -150,23 +135,23 @@ def test_combo_crash_then_restart_loses_no_leg_and_duplicates_no_combo(tmp_path:
         at(bot, clock, 4)
     bot.store.flush()
 
-    venue = ledger(tmp_path)
+    venue = ledger(tmp_path, "combo_orders")
     ours = {o.client_order_id: o for o in bot.store.load_orders()}
     # Every combo the venue has, we have, in the same state; none was sent twice (the venue
     # refuses a repeated client id, which would show as a rejected combo).
-    assert set(venue["combos"]) <= set(ours)
+    assert set(venue["orders"]) <= set(ours)
     assert all(o.status is not OrderStatus.REJECTED for o in ours.values())
     for cid, order in ours.items():
         if order.request.symbol != LABEL:
             continue
-        if cid in venue["combos"]:
-            assert order.status.value == venue["combos"][cid], cid
+        if cid in venue["orders"]:
+            assert order.status.value == venue["orders"][cid], cid
         else:  # never received: closed, never resent
             assert order.status in (OrderStatus.CANCELLED, OrderStatus.DENIED), (cid, order)
     # Every leg's fill exactly once, on its leg's row; positions agree, and are flat.
     assert bot.store.fill_ids() == venue["fills"]
     assert {f.client_order_id.rsplit(LEG_MARK, 1)[0] for f in bot.store.load_fills()} <= set(
-        venue["combos"])
+        venue["orders"])
     ours_pos = {p.symbol: p.quantity for p in bot.store.load_positions() if p.quantity}
     assert ours_pos == venue["positions"] == {}
     entries = [o for o in ours.values()

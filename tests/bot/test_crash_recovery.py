@@ -136,12 +136,13 @@ CRASH_POINTS: dict[str, Callable[[Bot], None]] = {
 }
 
 
-def ledger(tmp_path: Path) -> dict[str, Any]:
+def ledger(tmp_path: Path, orders_table: str = "orders") -> dict[str, Any]:
+    """The paper venue's own books: its orders (or combos) by client id, fills, positions."""
     db = sqlite3.connect(tmp_path / "ledger.db")
     try:
         return {
             "orders": {r[0]: r[1] for r in db.execute(
-                "SELECT client_order_id, status FROM orders")},
+                f"SELECT client_order_id, status FROM {orders_table}")},
             "fills": {r[0] for r in db.execute("SELECT fill_id FROM fills")},
             "positions": {r[0]: r[1] for r in db.execute(
                 "SELECT symbol, quantity FROM positions WHERE quantity != 0")},
