@@ -2,7 +2,7 @@
 
 Options brokers rarely accept true OCO brackets on options, so the bot watches the quote and
 sends one closing order when the first condition fires. Brackets are stored with the entry,
-so a restart resumes watching them.
+in the same transaction, so a restart resumes watching them (`bot.reconcile.resume_brackets`).
 """
 
 from __future__ import annotations

@@ -112,7 +112,7 @@ class Daemon:
         bot.broker.add_connection_listener(self._on_broker_connection)
         await bot.broker.connect()
         self._mirror_broker_connection(bot.broker.connected)
-        restore(bot.store, bot.orders, bot.portfolio)
+        restore(bot.store, bot.orders, bot.portfolio, bot.engine.brackets)
         self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
                                                 bot.portfolio)
         await self._start_http()

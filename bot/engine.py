@@ -241,8 +241,13 @@ class Engine:
             signal.symbol, Side.BUY, quantity, intent=Intent.OPEN,
             limit_price=signal.entry_limit, underlying=signal.underlying,
             strategy=signal.strategy, reason=signal.reason)
+        bracket = None
+        if signal.target is not None or stop is not None or signal.time_stop is not None:
+            bracket = Bracket(request.client_order_id, signal.symbol, signal.target, stop,
+                              signal.ts + signal.time_stop if signal.time_stop else None)
         assert self.execution is not None
-        order = self.execution.execute(request, "entry", cap=signal.entry_limit)
+        order = self.execution.execute(request, "entry", cap=signal.entry_limit,
+                                       bracket=bracket)  # recorded with the order
         self.summary.orders += 1
         if order.status.value == "denied":
             self.summary.denied += 1
@@ -252,12 +257,8 @@ class Engine:
                                         order.status_reason.split(": ", 1)[1])
             return order.client_order_id
         self.strategy_book.record_entry(signal.strategy)
-        if signal.target is not None or stop is not None or signal.time_stop is not None:
-            time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None
-            self.orders.store.save_bracket(order.client_order_id, signal.symbol, signal.target,
-                                           stop, time_stop_at)
-            self.brackets.add(Bracket(order.client_order_id, signal.symbol, signal.target,
-                                      stop, time_stop_at))
+        if bracket is not None:
+            self.brackets.add(bracket)
         return order.client_order_id
 
     # -- positions ------------------------------------------------------------------------

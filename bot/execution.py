@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
 
+from bot.brackets import Bracket
 from bot.combo_orders import ComboOrder, reprice
 from bot.events import EventBus, Notice
 from bot.execution_config import ExecutionConfig, ExecutionPolicy
@@ -131,17 +132,19 @@ class ExecutionManager:
     def policy(self, kind: Kind) -> ExecutionPolicy:
         return getattr(self.config, kind)  # type: ignore[no-any-return]
 
-    def execute(self, request: OrderRequest, kind: Kind, cap: float | None = None) -> Order:
-        """Send `request` the way its kind's policy says. Returns the first order sent."""
+    def execute(self, request: OrderRequest, kind: Kind, cap: float | None = None,
+                bracket: Bracket | None = None) -> Order:
+        """Send `request` the way its kind's policy says. Returns the first order sent, which
+        carries the entry's `bracket` into the store."""
         policy = self.policy(kind)
         quote = self.market.quote(request.symbol)
         if policy.style == "market" or quote is None or quote_problem(quote) is not None:
             return self.orders.submit(replace(request, order_type=OrderType.MARKET,
-                                              limit_price=None))
+                                              limit_price=None), bracket)
         steps = 0 if policy.style == "smart" else policy.steps
         price = step_price(request.side, quote.bid, quote.ask, policy, steps, cap)
         order = self.orders.submit(replace(request, order_type=OrderType.LIMIT,
-                                           limit_price=price))
+                                           limit_price=price), bracket)
         if policy.style == "smart" and order.status.is_open:
             now = self.clock.now()
             chain = Chain(order.client_order_id, kind, request, policy, cap,

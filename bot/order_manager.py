@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from bot.brackets import Bracket
 from bot.combo_orders import ComboOrder, ComboOrders
 from bot.events import EventBus, Notice
 from bot.ids import ClientIdGenerator
@@ -76,8 +77,9 @@ class OrderManager:
                             intent, underlying=underlying, strategy=strategy, reason=reason,
                             parent_id=parent_id)
 
-    def submit(self, request: OrderRequest) -> Order:
-        """Risk-check, record, then send. Returns the order in its resulting status."""
+    def submit(self, request: OrderRequest, bracket: Bracket | None = None) -> Order:
+        """Risk-check, record, then send. Returns the order in its resulting status. An
+        entry's `bracket` is recorded with the order, before it is sent."""
         assert self.ctx is not None, "OrderManager.ctx must be wired before trading"
         now = self.clock.now()
         if not self.store_healthy and request.intent is Intent.OPEN:
@@ -92,7 +94,7 @@ class OrderManager:
         if quote is not None:  # the market the order met: the base of execution quality
             order.nbbo_bid, order.nbbo_ask = quote.bid, quote.ask
         try:
-            self.store.insert_order(order)
+            self.store.insert_order(order, bracket=bracket)
             for resize in verdict.resizes:
                 self.store.add_risk_decision(now, request.client_order_id, request.symbol,
                                              "resize", resize.rule, resize.reason)

@@ -12,13 +12,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bot.brackets import Bracket, BracketBook
 from bot.events import Notice
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
 from bot.store.store import Store
 from brokers.base import Broker, BrokerError
 from brokers.fill_match import twin_of
-from brokers.orders import Fill, Order, OrderRequest, OrderStatus, OrderUpdate, Side
+from brokers.orders import Fill, Intent, Order, OrderRequest, OrderStatus, OrderUpdate, Side
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +52,11 @@ class ReconcileReport:
         return out
 
 
-def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
-    """Load our own books (open orders, positions, cash) into memory. A combo's parent row is
-    handed to the combo book (its legs are tracked like any order)."""
+def restore(store: Store, orders: OrderManager, portfolio: Portfolio,
+            brackets: BracketBook | None = None) -> None:
+    """Load our own books (open orders, positions, cash and, given the engine's book, the
+    brackets) into memory. A combo's parent row is handed to the combo book (its legs are
+    tracked like any order)."""
     loaded = store.load_orders()
     parents = orders.combos.restore(loaded)
     for order in loaded:
@@ -65,6 +68,24 @@ def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
         cash -= f.side.sign * f.price * f.quantity * multiplier(f.symbol) + f.commission
     portfolio.restore(store.load_positions(), cash)
     portfolio.fills_seen = len(fills)
+    if brackets is not None:
+        resume_brackets(store, orders, portfolio, brackets)
+
+
+def resume_brackets(store: Store, orders: OrderManager, portfolio: Portfolio,
+                    brackets: BracketBook) -> None:
+    """Watch again the stored brackets of positions still held or entries still working; a
+    bracket whose entry ended without a position is closed, so it can never fire on a later
+    position in the same contract."""
+    entering = {o.request.symbol for o in orders.open_orders()
+                if o.request.intent is Intent.OPEN}
+    for row in store.active_brackets():
+        symbol = row["symbol"]
+        if portfolio.quantity(symbol) != 0 or symbol in entering:
+            brackets.add(Bracket(row["entry_id"], symbol, row["target"], row["stop"],
+                                 row["time_stop_at"]))
+        else:
+            store.close_bracket(row["entry_id"], None)
 
 
 async def reconcile(store: Store, broker: Broker, orders: OrderManager,

@@ -34,6 +34,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
+from bot.brackets import Bracket
 from bot.store import schema as t
 from bot.store.prepared import Prepared
 from bot.store.statements import OrderPathStatements, order_from_row, order_state
@@ -166,7 +167,12 @@ class Store:
             raise StoreError(f"store flush failed: {exc}") from exc
 
     # -- orders ---------------------------------------------------------------------------
-    def insert_order(self, order: Order, risk_rule: str | None = None) -> None:
+    def insert_order(
+        self, order: Order, risk_rule: str | None = None, bracket: Bracket | None = None
+    ) -> None:
+        """Record an order before it is sent; an entry's bracket (its stop, target and time
+        stop) goes in the same transaction, so a crash can never leave a sent entry whose
+        protection was not recorded."""
         r = order.request
         with self._tx():
             self._run(
@@ -198,6 +204,8 @@ class Store:
                     "updated_at": order.updated_at,
                 },
             )
+            if bracket is not None:
+                self._run(self._sql.insert_bracket, self._bracket_values(bracket))
 
     def update_order(self, order: Order) -> None:
         with self._tx():
@@ -343,27 +351,16 @@ class Store:
         ]
 
     # -- brackets -------------------------------------------------------------------------
-    def save_bracket(
-        self,
-        entry_id: str,
-        symbol: str,
-        target: float | None,
-        stop: float | None,
-        time_stop_at: datetime | None,
-    ) -> None:
-        with self._tx():
-            self._run(
-                self._sql.insert_bracket,
-                {
-                    "entry_id": entry_id,
-                    "account": self.account,
-                    "symbol": symbol,
-                    "target": target,
-                    "stop": stop,
-                    "time_stop_at": time_stop_at,
-                    "active": True,
-                },
-            )
+    def _bracket_values(self, bracket: Bracket) -> dict[str, Any]:
+        return {
+            "entry_id": bracket.entry_id,
+            "account": self.account,
+            "symbol": bracket.symbol,
+            "target": bracket.target,
+            "stop": bracket.stop,
+            "time_stop_at": bracket.time_stop_at,
+            "active": True,
+        }
 
     def close_bracket(self, entry_id: str, exit_id: str | None) -> None:
         with self._tx():
@@ -373,6 +370,7 @@ class Store:
             )
 
     def active_brackets(self) -> list[dict[str, Any]]:
+        """The brackets still watching (or waiting for) a position, as stored."""
         rows = (
             self._conn.execute(
                 select(t.brackets).where(
