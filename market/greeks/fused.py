@@ -54,12 +54,11 @@ def _precheck(p: float, s: float, k: float, t: float, r: float, q: float) -> int
 
 @njit(**JIT)
 def _total_vol(
-    p: float, call: bool, fwd: float, k: float, disc: float, x: float
+    p: float, call: bool, fwd: float, k: float, inv_disc: float, x: float, inv_root: float
 ) -> tuple[float, int, float]:
     """Total volatility sigma sqrt(t) of one quote (or NaN) with its reason code, and the
     normalized time value beta = (price - intrinsic) / (D sqrt(F K))."""
-    inv_root = 1.0 / math.sqrt(fwd * k)
-    beta = p * inv_root / disc
+    beta = p * inv_root * inv_disc
     # e^{-|x|/2} (the largest normalized price b_max) and its inverse, from the same root.
     if x > 0.0:
         eh, inv_eh = k * inv_root, fwd * inv_root
@@ -77,8 +76,8 @@ def _total_vol(
     if beta_otm >= eh - noise:  # at the upper bound within rounding: any huge volatility fits
         return math.nan, ABOVE_MAX, beta_otm
     xr = -abs(x)
-    guess, lower = initial_total_vol(xr, eh, inv_eh, beta_otm)
-    sd, converged = total_vol(xr, eh, inv_eh, beta_otm, guess, lower)
+    guess, lower, target = initial_total_vol(xr, eh, inv_eh, beta_otm)
+    sd, converged = total_vol(xr, eh, inv_eh, target, guess, lower)
     if not converged:
         return math.nan, NOT_CONVERGED, beta_otm
     return sd, OK, beta_otm
@@ -99,14 +98,16 @@ def _greeks(
     x: float,
     sd: float,
     beta_otm: float,
+    root: float,
+    inv_root: float,
+    sqrt_t: float,
+    inv_sqrt_t: float,
 ) -> None:
     """Price and the five Greeks (QuantLib's units: theta per year, vega and rho per 1.00).
 
     From the solve's normalized terms: with h = -|x|/sd and the out-of-the-money call
     beta = e^{-|x|/2} Phi(h + sd/2) - e^{|x|/2} Phi(h - sd/2), one Phi is computed and the
     other follows from beta (no cancellation: the second term is the smaller one)."""
-    root = math.sqrt(fwd * k)
-    inv_root = 1.0 / root
     eh, inv_eh = (k * inv_root, fwd * inv_root) if x > 0.0 else (fwd * inv_root, k * inv_root)
     inv_sd = 1.0 / sd
     h = -abs(x) * inv_sd
@@ -124,12 +125,13 @@ def _greeks(
     dens = disc * root * vega_n  # S e^{-qt} phi(d1) = D sqrt(F K) vega_n
     s_div = fwd * disc  # S e^{-qt}
     k_disc = k * disc
-    sqrt_t = math.sqrt(t)
     out[0, i] = sign * (s_div * c1 - k_disc * c2)
     inv_s = 1.0 / s
     out[1, i] = sign * s_div * inv_s * c1
     out[2, i] = dens * inv_s * inv_s * inv_sd
-    out[3, i] = -0.5 * dens * sd / t + sign * (q * s_div * c1 - r * k_disc * c2)
+    out[3, i] = -0.5 * dens * sd * inv_sqrt_t * inv_sqrt_t + sign * (
+        q * s_div * c1 - r * k_disc * c2
+    )
     out[4, i] = dens * sqrt_t
     out[5, i] = sign * k_disc * t * c2
 
@@ -169,18 +171,48 @@ def solve(
         r = rate[i if steps[5] else 0]
         q = div[i if steps[6] else 0]
         code = _precheck(p, s, k, t, r, q)
-        sd = math.nan
-        if code == OK:
-            disc = math.exp(-r * t)
-            fwd = s / disc if q == 0.0 else s * math.exp((r - q) * t)
-            x = math.log(fwd / k)
-            sd, code, beta_otm = _total_vol(p, call, fwd, k, disc, x)
-        reason[i] = code
-        iv[i] = sd / math.sqrt(t) if code == OK else math.nan
-        if not want:
+        if code != OK:
+            reason[i] = code
+            iv[i] = math.nan
+            if want:
+                for j in range(6):
+                    greeks[j, i] = math.nan
             continue
-        if code == OK:
-            _greeks(greeks, i, call, s, k, t, r, q, fwd, disc, x, sd, beta_otm)
-        else:
-            for j in range(6):
-                greeks[j, i] = math.nan
+        # Independent of the solve, so the processor overlaps them with it.
+        sqrt_t = math.sqrt(t)
+        inv_sqrt_t = 1.0 / sqrt_t
+        inv_disc = math.exp(r * t)
+        disc = 1.0 / inv_disc
+        fwd = s * inv_disc if q == 0.0 else s * math.exp((r - q) * t)
+        x = math.log(fwd / k)
+        root = math.sqrt(fwd * k)
+        inv_root = 1.0 / root
+        sd, code, beta_otm = _total_vol(p, call, fwd, k, inv_disc, x, inv_root)
+        reason[i] = code
+        if code != OK:
+            iv[i] = math.nan
+            if want:
+                for j in range(6):
+                    greeks[j, i] = math.nan
+            continue
+        iv[i] = sd * inv_sqrt_t
+        if want:
+            _greeks(
+                greeks,
+                i,
+                call,
+                s,
+                k,
+                t,
+                r,
+                q,
+                fwd,
+                disc,
+                x,
+                sd,
+                beta_otm,
+                root,
+                inv_root,
+                sqrt_t,
+                inv_sqrt_t,
+            )

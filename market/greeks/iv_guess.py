@@ -5,8 +5,12 @@ In normalized terms (an out-of-the-money call, ``x = ln(F/K) <= 0``, price ``bet
 inflection point ``s_c = sqrt(2|x|)`` and at the two points where its tangent reaches 0 and
 ``b_max``. Each branch interpolates a smooth map of ``beta`` with a shape-preserving rational
 cubic (Delbourgo-Gregory). Measured on real GOOG quotes the guess is within ~0.3% in the two
-middle branches; in the lowest one it is ~5% high, which a tabulated factor (`_FIX`) corrects to
-~1e-4. The solver's quartic steps take it from there (one step for most quotes).
+middle branches and ~5% high in the lowest one, at a cost of up to a log, a root and two
+rational functions. So below the inflection point (95% of real quotes) the guess is instead
+read from a table of the answer itself (`_LOWER`, bilinear in ``sqrt(s_c)`` and
+``sqrt(ln b_c / ln beta)``), within 1.6e-3 everywhere and ~1e-4 typically; Jäckel's branches
+remain above it and outside the table's range (``|x| < 5e-4`` or ``> 18``). The solver's
+quartic steps take it from there (one step for nearly every quote).
 Written from the paper's formulas as scalar numba functions (one option at a time).
 
 Every function takes ``eh = e^{x/2}`` (which is also ``b_max``) and ``1/eh`` from the caller,
@@ -66,7 +70,7 @@ def _lerp(i: int, w: float, col: int) -> float:
 def _anchor(
     col: int, x: float, eh: float, inv_eh: float, s: float, s_c: float, scale: float, v_c: float
 ) -> tuple[float, float]:
-    """(b, vega) at s = s_l (col 0) or s_u (col 2): from the table where it covers s_c."""
+    """(b, vega) at s = s_u (col 0): from the table where it covers s_c."""
     if _TABLE_LOW <= s_c < _TABLE_HIGH:
         pos = (s_c - _TABLE_LOW) * _INV_STEP
         i = int(pos)
@@ -215,12 +219,6 @@ def _lowest(x: float, beta: float, s_l: float, b_l: float, v_l: float) -> float:
     """Below b_l: interpolate the lower map f(beta) from (0, 0) with f'(0) = 1, then invert."""
     f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
     r = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True)
-    return _lowest_from(x, beta, b_l, f_l, fp_l, r)
-
-
-@njit(**JIT)
-def _lowest_from(x: float, beta: float, b_l: float, f_l: float, fp_l: float, r: float) -> float:
-    """`_lowest` given the lower map at b_l (f_l, its slope fp_l) and the control r."""
     f = rational_cubic(beta, 0.0, b_l, 0.0, f_l, 1.0, fp_l, r)
     if not f > 0.0:
         t = beta / b_l
@@ -233,60 +231,22 @@ def _lowest_from(x: float, beta: float, b_l: float, f_l: float, fp_l: float, r: 
 
 
 @njit(**JIT)
-def _lowest_tabulated(x: float, beta: float, i: int, w: float, b_l: float) -> float:
-    """`_lowest` with the lower map at s_l from the x-only table (row i, weight w)."""
-    f_l = _lerp(i, w, 4) * b_l
-    return _lowest_from(x, beta, b_l, f_l, _lerp(i, w, 5), _lerp(i, w, 8))
-
-
-@njit(**JIT)
-def _lowest_fix(s_c: float, u: float) -> float:
-    """The lowest branch's correction factor s / guess at s_c and u = guess / s_l (bilinear
-    in `_FIX`; 1 outside it)."""
-    if not _FIX_LOW <= s_c < _FIX_HIGH:
-        return 1.0
-    pos = (s_c - _FIX_LOW) * _FIX_INV_STEP
-    i = int(pos)
-    w = pos - i
-    col = min(max(u, 0.0), 1.0) * _FIX_COLS_M1
-    j = min(int(col), _FIX_COLS_M1 - 1)
-    v = col - j
-    a = _FIX[i, j] + v * (_FIX[i, j + 1] - _FIX[i, j])
-    b = _FIX[i + 1, j] + v * (_FIX[i + 1, j + 1] - _FIX[i + 1, j])
-    return a + w * (b - a)
-
-
-@njit(**JIT)
 def _below_inflection(
     x: float, eh: float, inv_eh: float, beta: float, s_c: float, b_c: float, v_c: float
 ) -> float:
+    """Jäckel's two lower branches, evaluated directly (where `_LOWER` does not reach)."""
     s_l = s_c - b_c / v_c
     if not s_l > 0.0:
         return 0.5 * s_c
-    if _TABLE_LOW <= s_c < _TABLE_HIGH:
-        pos = (s_c - _TABLE_LOW) * _INV_STEP
-        i = int(pos)
-        w = pos - i
-        b_l = _lerp(i, w, 0) * b_c
-        v_l = _lerp(i, w, 1) * v_c
-        tabulated = True
+    b_l, v_l = normalized_call(x, eh, inv_eh, s_l)
+    if beta < b_l:
+        guess = _lowest(x, beta, s_l, b_l, v_l)
     else:
-        b_l, v_l = normalized_call(x, eh, inv_eh, s_l)
-        i, w, tabulated = 0, 0.0, False
-    if beta >= b_l:
         # Between b_l and b_c: interpolate s itself; s'' = 0 at the inflection point.
         inv_vl = 1.0 / v_l
         inv_vc = 1.0 / v_c
-        if tabulated:
-            r = _lerp(i, w, 7)
-        else:
-            r = control_fit_right(b_l, b_c, s_l, s_c, inv_vl, inv_vc, 0.0, False)
+        r = control_fit_right(b_l, b_c, s_l, s_c, inv_vl, inv_vc, 0.0, False)
         guess = rational_cubic(beta, b_l, b_c, s_l, s_c, inv_vl, inv_vc, r)
-    elif tabulated:
-        guess = _lowest_tabulated(x, beta, i, w, b_l)
-        guess *= _lowest_fix(s_c, guess / s_l)
-    else:
-        guess = _lowest(x, beta, s_l, b_l, v_l)
     if math.isfinite(guess) and 0.0 < guess <= s_c:
         return guess
     return 0.5 * s_c
@@ -311,7 +271,7 @@ def _above_inflection(
 ) -> float:
     b_max = eh
     s_u = s_c + (b_max - b_c) / v_c
-    b_u, v_u = _anchor(2, x, eh, inv_eh, s_u, s_c, b_max, v_c)
+    b_u, v_u = _anchor(0, x, eh, inv_eh, s_u, s_c, b_max, v_c)
     if beta <= b_u:
         inv_vu = 1.0 / v_u
         inv_vc = 1.0 / v_c
@@ -325,107 +285,119 @@ def _above_inflection(
 
 
 @njit(**JIT)
-def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[float, bool]:
-    """Guess s for b(x, s) = beta (x <= 0, eh = e^{x/2}, 0 < beta < eh), and whether beta is
-    below the inflection point (refine on the lower objective) or not (the upper one)."""
+def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[float, bool, float]:
+    """Guess s for b(x, s) = beta (x <= 0, eh = e^{x/2}, 0 < beta < eh), whether beta is
+    below the inflection point (refine on the lower objective) or not (the upper one), and
+    that objective's target: ln(beta) below, ln(b_max - beta) above (the solver's one log,
+    which the lowest branch's guess shares)."""
     s_c = math.sqrt(-2.0 * x)
     # At s_c: h + s/2 = 0, and e^{-x/2} phi(s_c) = e^{x/2} / sqrt(2 pi) is the vega there.
     v_c = INV_SQRT_2PI * eh
-    if _TABLE_LOW <= s_c < _TABLE_HIGH:
+    tabulated = _TABLE_LOW <= s_c < _TABLE_HIGH
+    if tabulated:
         pos = (s_c - _TABLE_LOW) * _INV_STEP
-        b_c = _lerp(int(pos), pos - int(pos), 9) * eh
+        b_c = _lerp(int(pos), pos - int(pos), 2) * eh
     else:
         b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, inv_eh)
     if beta < b_c:
-        return _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), True
-    return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False
+        log_beta = math.log(beta)
+        if tabulated:
+            guess = _lower_tabulated(x, log_beta, s_c)
+        else:
+            guess = _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c)
+        return guess, True, log_beta
+    return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False, math.log(eh - beta)
 
 
 @njit(**JIT)
 def _tabulate(rows: int) -> NDArray[np.float64]:
-    """The x-only points of the guess on a grid of s_c = sqrt(2|x|): b_l / b_c, v_l / v_c,
-    b_u / b_max, v_u / v_c, f_l / b_l, f'_l, f''_l b_l (the lower map at s_l), the controls of
-    the lower middle and lowest branches, and b_c / b_max. Evaluating them per quote (normalized
-    calls, the lower map, control fits) was most of the guess's time; linear interpolation on
-    this grid is within 3e-5 relative (b_l, and 2e-3 for the controls) and ~1e-6 (the others),
-    far inside the guesses' own error. The lowest control has kinks that interpolation smears
-    (0.7%); `_FIX`, built from this same interpolated guess, takes that out."""
-    out = np.empty((rows, 10))
+    """The x-only points of the upper guess on a grid of s_c = sqrt(2|x|): b_u / b_max,
+    v_u / v_c, and b_c / b_max (which splits the two objectives). Evaluating them per quote
+    was a normalized call each; linear interpolation on this grid is within ~1e-6 relative,
+    far inside the guess's own error."""
+    out = np.empty((rows, 3))
     for i in range(rows):
         s_c = _TABLE_LOW + _TABLE_STEP * i
         x = -0.5 * s_c * s_c
         eh = math.exp(0.5 * x)
         v_c = INV_SQRT_2PI * eh
         b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, 1.0 / eh)
-        s_l = s_c - b_c / v_c
-        b_l, v_l = normalized_call(x, eh, 1.0 / eh, s_l)
         b_u, v_u = normalized_call(x, eh, 1.0 / eh, s_c + (eh - b_c) / v_c)
-        f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
-        out[i, 0] = b_l / b_c
-        out[i, 1] = v_l / v_c
-        out[i, 2] = b_u / eh
-        out[i, 3] = v_u / v_c
-        out[i, 4] = f_l / b_l
-        out[i, 5] = fp_l
-        out[i, 6] = fpp_l * b_l
-        out[i, 7] = control_fit_right(b_l, b_c, s_l, s_c, 1.0 / v_l, 1.0 / v_c, 0.0, False)
-        out[i, 8] = control_fit_right(0.0, b_l, 0.0, f_l, 1.0, fp_l, fpp_l, True)
-        out[i, 9] = b_c / eh
+        out[i, 0] = b_u / eh
+        out[i, 1] = v_u / v_c
+        out[i, 2] = b_c / eh
     return out
 
 
 _TABLE = _tabulate(_TABLE_ROWS)
 
 
-_FIX_LOW = _TABLE_LOW
-_FIX_STEP = 1.0 / 64.0
-_FIX_ROWS = 380  # s_c from 1/32 to ~5.9
-_FIX_HIGH = _FIX_LOW + _FIX_STEP * (_FIX_ROWS - 1)
-_FIX_INV_STEP = 1.0 / _FIX_STEP
-_FIX_COLS_M1 = 64
-_FIX_SAMPLES = 512
+# Below the inflection point the guess is the answer itself, from a table. There
+# ln b ~ -x^2 / (2 s^2) as s -> 0 and b is convex up to s_c, so w = sqrt(ln b_c / ln beta) in
+# (0, 1) is nearly proportional to s: the table holds s / (s_c w), smooth in (s_c, w), on a
+# grid of sqrt(s_c) (finer where s_c is small) by 129 values of w, in float32 (a guess needs
+# 1e-4, not 1e-7; half the cache).
+_LOWER_U0 = math.sqrt(_TABLE_LOW)  # rows: sqrt(s_c) from sqrt(1/32) ...
+_LOWER_STEP = 1.0 / 256.0
+_LOWER_ROWS = 583  # ... to just above sqrt(6): s_c up to 6, |x| up to 18, as `_TABLE`
+_LOWER_COLS_M1 = 128
+_LOWER_SAMPLES = 4096
 
 
 @njit(**JIT)
-def _tabulate_fix(rows: int, cols: int, samples: int) -> NDArray[np.float64]:
-    """s / guess of the lowest branch on a grid of s_c and u = guess / s_l in [0, 1].
-
-    That guess is biased high by up to ~9% (median 5% on real quotes), smoothly in s_c and
-    beta, which costs a second solver step for 44% of real quotes; scaled by this factor it is
-    within ~1e-3 and one step suffices. Sampled forward at s = t s_l, then resampled in u."""
-    out = np.ones((rows, cols))
-    us = np.empty(samples)
-    fs = np.empty(samples)
+def _tabulate_lower(
+    rows: int, cols: int, samples: int
+) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
+    """s / (s_c w) on the (sqrt(s_c), w) grid, and ln(b_c / b_max) per row. Sampled forward at
+    s = m s_c / samples (a normalized call each), then resampled in w."""
+    table = np.empty((rows, cols), dtype=np.float32)
+    log_bc = np.empty(rows)
+    ws = np.empty(samples)
+    ys = np.empty(samples)
     grid = np.linspace(0.0, 1.0, cols)
     for j in range(rows):
-        s_c = _FIX_LOW + _FIX_STEP * j
+        u = _LOWER_U0 + _LOWER_STEP * j
+        s_c = u * u
         x = -0.5 * s_c * s_c
         eh = math.exp(0.5 * x)
-        v_c = INV_SQRT_2PI * eh
-        b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, 1.0 / eh)
-        s_l = s_c - b_c / v_c
-        pos = (s_c - _TABLE_LOW) * _INV_STEP
-        i = min(int(pos), _TABLE_ROWS - 2)
-        w = pos - i
-        b_l = _lerp(i, w, 0) * b_c
+        b_c = 0.5 * eh - scaled_cdf(-s_c, INV_SQRT_2PI * eh, 1.0 / eh)
+        ln_bc = math.log(b_c)
+        log_bc[j] = ln_bc - 0.5 * x
         n = 0
-        for m in range(samples):
-            s = s_l * (m + 1.0) / (samples + 1.0)
-            beta = normalized_call(x, eh, 1.0 / eh, s)[0]
-            if not (0.0 < beta < b_l):
+        for m in range(1, samples):
+            s = s_c * m / samples
+            b = normalized_call(x, eh, 1.0 / eh, s)[0]
+            if not b > 0.0:  # underflow: no quote gets here (NO_TIME_VALUE)
                 continue
-            g = _lowest_tabulated(x, beta, i, w, b_l)
-            if not (math.isfinite(g) and g > 0.0):
+            w = math.sqrt(ln_bc / math.log(b))
+            if n > 0 and w <= ws[n - 1]:
                 continue
-            u = g / s_l
-            if n > 0 and u <= us[n - 1]:
-                continue
-            us[n] = u
-            fs[n] = s / g
+            ws[n] = w
+            ys[n] = s / (s_c * w)
             n += 1
-        if n >= 2:
-            out[j, :] = np.interp(grid, us[:n], fs[:n])
-    return out
+        ws[n] = 1.0
+        ys[n] = 1.0
+        n += 1
+        for c in range(cols):  # flat below the first sample (w -> 0, where s / (s_c w) settles)
+            table[j, c] = np.interp(grid[c], ws[:n], ys[:n])
+    return table, log_bc
 
 
-_FIX = _tabulate_fix(_FIX_ROWS, _FIX_COLS_M1 + 1, _FIX_SAMPLES)
+_LOWER, _LOWER_LOG_BC = _tabulate_lower(_LOWER_ROWS, _LOWER_COLS_M1 + 1, _LOWER_SAMPLES)
+
+
+@njit(**JIT)
+def _lower_tabulated(x: float, log_beta: float, s_c: float) -> float:
+    """The guess below the inflection point from `_LOWER` (bilinear), for 1/32 <= s_c < 6:
+    within 1.6e-3 of the root (2e-4 for s_c > 1/4), so one quartic solver step finishes."""
+    pos = (math.sqrt(s_c) - _LOWER_U0) * (1.0 / _LOWER_STEP)
+    i = min(int(pos), _LOWER_ROWS - 2)
+    wr = pos - i
+    a = _LOWER_LOG_BC[i]
+    w = math.sqrt((a + wr * (_LOWER_LOG_BC[i + 1] - a) + 0.5 * x) / log_beta)
+    col = w * _LOWER_COLS_M1
+    j = min(int(col), _LOWER_COLS_M1 - 1)
+    v = col - j
+    t0 = _LOWER[i, j] + v * (_LOWER[i, j + 1] - _LOWER[i, j])
+    t1 = _LOWER[i + 1, j] + v * (_LOWER[i + 1, j + 1] - _LOWER[i + 1, j])
+    return s_c * w * (t0 + wr * (t1 - t0))

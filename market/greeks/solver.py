@@ -100,12 +100,12 @@ def total_vol(
     x: float,
     eh: float,
     inv_eh: float,
-    beta: float,
+    target: float,
     s: float,
     lower: bool,
 ) -> tuple[float, bool]:
-    """Refine the guess `s` of b(x, s) = beta (x <= 0, eh = e^{x/2}); (s, converged)."""
-    target = math.log(beta) if lower else math.log(eh - beta)
+    """Refine the guess `s` of b(x, s) = beta (x <= 0, eh = e^{x/2}); (s, converged).
+    `target` is the objective's ln(beta) (`lower`) or ln(eh - beta), as the guess gives it."""
     inv_target = 1.0 / target
     lo = 0.0
     hi = math.inf

@@ -183,8 +183,8 @@ def test_warm_up_loads_the_kernel_and_checks_a_known_quote() -> None:
 
 
 def test_tabulated_guess_anchors_match_direct_evaluation() -> None:
-    """The x-only points of Jäckel's guess come from a table inside |x| < 18 and are computed
-    directly outside it; both agree with a direct normalized call."""
+    """The x-only points of Jäckel's upper guess come from a table inside |x| < 18 and are
+    computed directly outside it; both agree with a direct normalized call."""
     from market.greeks.iv_guess import _anchor, normalized_call
 
     rng = np.random.default_rng(11)
@@ -193,62 +193,66 @@ def test_tabulated_guess_anchors_match_direct_evaluation() -> None:
         eh = math.exp(0.5 * x)
         v_c = eh / math.sqrt(2 * math.pi)
         b_c = 0.5 * eh - float(ndtr(-s_c)) / eh
-        for col, s, scale, tol in (
-            (0, s_c - b_c / v_c, b_c, 5e-5),
-            (2, s_c + (eh - b_c) / v_c, eh, 1e-6),
-        ):
-            b, v = _anchor(col, x, eh, 1 / eh, s, s_c, scale, v_c)
-            b_ref, v_ref = normalized_call(x, eh, 1 / eh, s)
-            assert abs(b / b_ref - 1) <= tol, (s_c, col)
-            assert abs(v / v_ref - 1) <= 1e-6, (s_c, col)
+        s_u = s_c + (eh - b_c) / v_c
+        b, v = _anchor(0, x, eh, 1 / eh, s_u, s_c, eh, v_c)
+        b_ref, v_ref = normalized_call(x, eh, 1 / eh, s_u)
+        assert abs(b / b_ref - 1) <= 1e-6, s_c
+        assert abs(v / v_ref - 1) <= 1e-6, s_c
 
 
-def test_tabulated_lower_map_and_controls_match_direct_evaluation() -> None:
+def test_tabulated_inflection_prices_match_scipy() -> None:
+    """b_c (which picks the solver's objective) and ln b_c (which scales the lower table's
+    argument; 1e-4 there moves the guess by less than 1e-4) agree with scipy's ndtr."""
     from market.greeks.iv_guess import (
         _INV_STEP,
+        _LOWER_LOG_BC,
+        _LOWER_STEP,
+        _LOWER_U0,
         _TABLE_LOW,
         _lerp,
-        control_fit_right,
-        lower_map,
-        normalized_call,
     )
 
     rng = np.random.default_rng(12)
-    for s_c in rng.uniform(1 / 32, 5.99, 500):
+    for s_c in rng.uniform(1 / 32, 5.99, 2000):
         x = -0.5 * s_c * s_c
         eh = math.exp(0.5 * x)
-        v_c = eh / math.sqrt(2 * math.pi)
         b_c = 0.5 * eh - float(ndtr(-s_c)) / eh
-        s_l = s_c - b_c / v_c
-        b_l, v_l = normalized_call(x, eh, 1 / eh, s_l)
-        f_l, fp_l, fpp_l = lower_map(x, s_l, v_l)
         pos = (s_c - _TABLE_LOW) * _INV_STEP
+        assert _lerp(int(pos), pos - int(pos), 2) == pytest.approx(b_c / eh, rel=3e-5)
+        pos = (math.sqrt(s_c) - _LOWER_U0) / _LOWER_STEP
         i, w = int(pos), pos - int(pos)
-        assert _lerp(i, w, 4) == pytest.approx(f_l / b_l, rel=1e-5)
-        assert _lerp(i, w, 5) == pytest.approx(fp_l, rel=1e-5)
-        r_lm = control_fit_right(b_l, b_c, s_l, s_c, 1 / v_l, 1 / v_c, 0.0, False)
-        assert _lerp(i, w, 6) == pytest.approx(fpp_l * b_l, rel=1e-3, abs=1e-6)
-        assert _lerp(i, w, 7) == pytest.approx(r_lm, rel=2e-3)
-        assert _lerp(i, w, 9) == pytest.approx(b_c / eh, rel=3e-5)
+        log_bc = _LOWER_LOG_BC[i] + w * (_LOWER_LOG_BC[i + 1] - _LOWER_LOG_BC[i]) + 0.5 * x
+        assert log_bc == pytest.approx(math.log(b_c), abs=1.5e-4)
 
 
-def test_lowest_branch_guess_is_close_enough_for_one_solver_step() -> None:
-    """Below b_l the corrected guess is within 2e-3 of the root (uncorrected it is up to ~9%
-    high), so one quartic step reaches machine precision there."""
+def test_guess_below_the_inflection_point_is_close_enough_for_one_solver_step() -> None:
+    """Below the inflection point the tabulated guess is within 2e-3 of the root (Jäckel's
+    lowest branch was up to ~9% high), so one quartic step reaches machine precision there;
+    outside the table (|x| < 5e-4 or > 18) Jäckel's branches give a guess below s_c."""
     from market.greeks.iv_guess import initial_total_vol, normalized_call
 
     rng = np.random.default_rng(13)
     worst = 0.0
-    for s_c in rng.uniform(1 / 32, 5.9, 300):
+    for s_c in np.concatenate([rng.uniform(1 / 32, 6.0, 400), [1 / 32, 5.999]]):
         x = -0.5 * s_c * s_c
         eh = math.exp(0.5 * x)
-        v_c = eh / math.sqrt(2 * math.pi)
-        s_l = s_c - (0.5 * eh - float(ndtr(-s_c)) / eh) / v_c
-        for s in rng.uniform(0.02, 0.97, 30) * s_l:
+        for s in np.concatenate([rng.uniform(0.005, 0.999, 40), [1e-3, 0.999]]) * s_c:
             beta, _ = normalized_call(x, eh, 1 / eh, s)
             if beta == 0.0:  # underflow: the kernel reports NO_TIME_VALUE before guessing
                 continue
-            guess, lower = initial_total_vol(x, eh, 1 / eh, beta)
+            guess, lower, target = initial_total_vol(x, eh, 1 / eh, beta)
             assert lower
+            assert target == math.log(beta)
             worst = max(worst, abs(guess / s - 1))
     assert worst < 2e-3
+    for s_c in (0.001, 0.03, 6.01, 7.0):
+        x = -0.5 * s_c * s_c
+        eh = math.exp(0.5 * x)
+        for s in (0.05 * s_c, 0.5 * s_c, 0.95 * s_c):
+            beta, _ = normalized_call(x, eh, 1 / eh, s)
+            if beta == 0.0:
+                continue
+            guess, lower, _ = initial_total_vol(x, eh, 1 / eh, beta)
+            assert lower
+            assert 0.0 < guess <= s_c
+            assert abs(guess / s - 1) < 0.1, (s_c, s)
