@@ -112,9 +112,10 @@ class Daemon:
         bot.broker.add_connection_listener(self._on_broker_connection)
         await bot.broker.connect()
         self._mirror_broker_connection(bot.broker.connected)
-        restore(bot.store, bot.orders, bot.portfolio, bot.engine.brackets)
+        restore(bot.store, bot.orders, bot.portfolio)
         self.reconcile_report = await reconcile(bot.store, bot.broker, bot.orders,
                                                 bot.portfolio)
+        bot.engine.resume()  # brackets and working orders' deadlines, on reconciled books
         await self._start_http()
         for service in self.services:
             try:

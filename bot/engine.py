@@ -22,6 +22,7 @@ from bot.markouts import MarkoutTracker
 from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
+from bot.reconcile import resume_brackets
 from bot.strategy_book import StrategyBook
 from bot.trading_control import TradingControl
 from brokers.base import MarketAware
@@ -110,6 +111,16 @@ class Engine:
             self.execution = ExecutionManager(self.orders, self.market, self.clock,
                                               ExecutionConfig(), self.bus)
         self.execution.done_listeners.append(self._on_chain_done)
+
+    def resume(self) -> None:
+        """After a restart, once the books are restored and reconciled: watch the stored
+        brackets again, and hold every order still working to its execution deadline (the
+        process that stepped it is gone; decision 0360)."""
+        resume_brackets(self.orders.store, self.orders, self.portfolio, self.brackets)
+        if self.execution is not None:
+            single = [o for o in self.orders.open_orders()
+                      if self.orders.combos.combo_id(o.client_order_id) is None]
+            self.execution.adopt(single, self.orders.orders)
 
     # -- events ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Generic, Literal, TypeVar
@@ -30,7 +30,7 @@ from bot.events import EventBus, Notice
 from bot.execution_config import ExecutionConfig, ExecutionPolicy
 from bot.order_manager import OrderManager
 from brokers.multileg import MultiLegOrder, net_quote
-from brokers.orders import Order, OrderRequest, OrderStatus, OrderType, Side
+from brokers.orders import Intent, Order, OrderRequest, OrderStatus, OrderType, Side
 from market.clock import Clock
 from market.data import quote_problem
 from market.state import MarketState
@@ -175,6 +175,33 @@ class ExecutionManager:
                                combo.client_order_id)
             self.chains[chain.child] = chain
         return combo
+
+    def adopt(self, working: Iterable[Order], known: Mapping[str, Order]) -> int:
+        """After a restart: hold each working limit order that a smart policy was stepping to
+        the deadline set when its first step was sent (found through `replaces` in `known`),
+        then cancel it. No further steps: the prices the old process stepped on are gone. A
+        limit exit is held to the take-profit policy (stops and flattens are market orders
+        by default). Returns how many."""
+        adopted = 0
+        for order in working:
+            request = order.request
+            if (order.client_order_id in self.chains or request.order_type is not OrderType.LIMIT
+                    or request.intent not in (Intent.OPEN, Intent.CLOSE)):
+                continue
+            root, hops = order, 0
+            while (earlier := None) is not None and (
+                    hops < len(known)):
+                root, hops = earlier, hops + 1
+            kind: Kind = "entry" if request.intent is Intent.OPEN else "take_profit"
+            policy = self.policy(kind)
+            if policy.style != "smart":
+                continue  # never worked in steps: it rests, as it did before the restart
+            deadline = root.created_at + timedelta(seconds=policy.give_up_seconds)
+            self.chains[order.client_order_id] = Chain(
+                root.client_order_id, kind, request, policy, request.limit_price, deadline,
+                deadline, order.client_order_id, step=policy.steps)
+            adopted += 1
+        return adopted
 
     def working(self, symbol: str) -> bool:
         return any(symbol in c.symbols for c in self.chains.values())

@@ -52,11 +52,10 @@ class ReconcileReport:
         return out
 
 
-def restore(store: Store, orders: OrderManager, portfolio: Portfolio,
-            brackets: BracketBook | None = None) -> None:
-    """Load our own books (open orders, positions, cash and, given the engine's book, the
-    brackets) into memory. A combo's parent row is handed to the combo book (its legs are
-    tracked like any order)."""
+def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
+    """Load our own books (open orders, positions, cash) into memory. A combo's parent row is
+    handed to the combo book (its legs are tracked like any order). After reconciliation,
+    `Engine.resume` picks up the brackets and the working orders' deadlines."""
     loaded = store.load_orders()
     parents = orders.combos.restore(loaded)
     for order in loaded:
@@ -68,15 +67,13 @@ def restore(store: Store, orders: OrderManager, portfolio: Portfolio,
         cash -= f.side.sign * f.price * f.quantity * multiplier(f.symbol) + f.commission
     portfolio.restore(store.load_positions(), cash)
     portfolio.fills_seen = len(fills)
-    if brackets is not None:
-        resume_brackets(store, orders, portfolio, brackets)
 
 
 def resume_brackets(store: Store, orders: OrderManager, portfolio: Portfolio,
                     brackets: BracketBook) -> None:
-    """Watch again the stored brackets of positions still held or entries still working; a
-    bracket whose entry ended without a position is closed, so it can never fire on a later
-    position in the same contract."""
+    """After a restart, watch again the stored brackets of positions still held or entries
+    still working; a bracket whose entry ended without a position is closed, so it can never
+    fire on a later position in the same contract."""
     entering = {o.request.symbol for o in orders.open_orders()
                 if o.request.intent is Intent.OPEN}
     for row in store.active_brackets():

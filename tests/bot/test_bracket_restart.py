@@ -21,7 +21,7 @@ from tests.bot.test_crash_recovery import Crash, crash_on, die
 from tests.bot.test_engine import OPEN, OPT, OneShot, feed, quote
 from tests.conftest import make_settings
 
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "risk": {"liquidity": {"min_volume": 0, "min_open_interest": 0}},
     "execution": {"entry": {"style": "natural"}},
     "orders": {"flatten_before_close_minutes": 0},
@@ -34,12 +34,13 @@ def first_run(tmp_path: Path, clock: SimClock, **strategy: Any) -> Bot:
     return bot
 
 
-def restart(tmp_path: Path, clock: SimClock) -> Bot:
+def restart(tmp_path: Path, clock: SimClock, settings: dict[str, Any] = SETTINGS) -> Bot:
     """A new process on the same files, brought up as the daemon does (no strategy: the
     one that entered would not signal again)."""
-    bot = build_bot(make_settings(tmp_path, strategies={}, **SETTINGS), clock, run_tag="two")
-    restore(bot.store, bot.orders, bot.portfolio, bot.engine.brackets)
+    bot = build_bot(make_settings(tmp_path, strategies={}, **settings), clock, run_tag="two")
+    restore(bot.store, bot.orders, bot.portfolio)
     asyncio.run(reconcile(bot.store, bot.broker, bot.orders, bot.portfolio))
+    bot.engine.resume()
     return bot
 
 
@@ -116,7 +117,46 @@ def test_a_bracket_whose_entry_died_unfilled_is_not_restored(tmp_path: Path) -> 
     assert entry.status is OrderStatus.CANCELLED and entry.filled_quantity == 0
     bot.close()
 
-    again = restart(tmp_path, clock)
+    again = restart(tmp_path, clock, settings)
     assert again.engine.brackets.get(OPT) is None
     assert again.store.active_brackets() == []
+    again.close()
+
+
+def test_a_restart_still_gives_up_a_worked_entry_at_its_deadline(tmp_path: Path) -> None:
+    """A smart entry rests at the mid and would step, then give up after `give_up_seconds`.
+    The process that worked it is gone; the restarted one must still cancel it by then, not
+    leave it resting until the close (where it could fill hours later at a stale price)."""
+    clock = SimClock(OPEN)
+    settings = {**SETTINGS, "execution": {"entry": {"style": "smart", "give_up_seconds": 120}}}
+    bot = build_bot(make_settings(tmp_path, strategies={}, **settings), clock, run_tag="one")
+    bot.engine.strategies.append(GuardedStrategy(OneShot(bot.market, clock, stop=1.90)))
+    feed(bot, clock, quote(1, 2.00, 2.10))
+    entry = next(iter(bot.orders.orders.values()))
+    assert entry.status is OrderStatus.ACCEPTED and entry.request.limit_price == 2.05
+    bot.close()
+
+    again = restart(tmp_path, clock, settings)
+    feed(again, clock, quote(2, 2.00, 2.10))  # 60 s in: still inside the deadline
+    assert again.orders.orders[entry.client_order_id].status is OrderStatus.ACCEPTED
+    feed(again, clock, quote(3.5, 2.00, 2.10))  # 150 s after the entry was first sent
+    assert again.orders.orders[entry.client_order_id].status is OrderStatus.CANCELLED
+    assert again.portfolio.quantity(OPT) == 0
+    again.close()
+
+
+def test_the_deadline_counts_from_the_first_step_not_the_last(tmp_path: Path) -> None:
+    clock = SimClock(OPEN)
+    settings = {**SETTINGS, "execution": {"entry": {"style": "smart", "give_up_seconds": 120}}}
+    bot = build_bot(make_settings(tmp_path, strategies={}, **settings), clock, run_tag="one")
+    bot.engine.strategies.append(GuardedStrategy(OneShot(bot.market, clock, stop=1.90)))
+    feed(bot, clock, quote(1, 2.00, 2.10), quote(1.5, 2.00, 2.10))  # 30 s: one step up
+    first, second = bot.orders.orders.values()
+    assert second.request.replaces == first.client_order_id and second.status.is_open
+    bot.close()
+
+    again = restart(tmp_path, clock, settings)
+    # 125 s after the first step, 95 s after the second: past the chain's deadline only.
+    feed(again, clock, quote(1 + 125 / 60, 2.00, 2.10))
+    assert again.orders.orders[second.client_order_id].status is OrderStatus.CANCELLED
     again.close()

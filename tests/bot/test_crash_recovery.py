@@ -53,8 +53,9 @@ def start(tmp_path: Path, clock: SimClock) -> Bot:
     settings = make_settings(tmp_path, orders={"flatten_before_close_minutes": 0},
                              risk={"liquidity": {"min_volume": 0, "min_open_interest": 0}})
     bot = build_bot(settings, clock)
-    restore(bot.store, bot.orders, bot.portfolio, bot.engine.brackets)
+    restore(bot.store, bot.orders, bot.portfolio)
     asyncio.run(reconcile(bot.store, bot.broker, bot.orders, bot.portfolio))
+    bot.engine.resume()
     return bot
 
 
