@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, Position
 from bot.trading_control import TradingControl
-from brokers.orders import Fill, Order, OrderRequest
+from brokers.orders import Fill, Order
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Quote
@@ -49,13 +49,11 @@ class AccountView:
     #: unreachable (or its order stream is down) the connectivity rule refuses entries.
     broker_disconnected: bool = False
     journal: TradeJournal = field(default_factory=TradeJournal)
-    _working: list[Order] | None = field(default=None, repr=False)
-    _equity: float | None = field(default=None, repr=False)
     _now: datetime | None = field(default=None, repr=False)
-    _held: dict[str, Position] | None = field(default=None, repr=False)
-    _held_key: tuple[int, int] = field(default=(-1, 0), repr=False)
     _book: _Book | None = field(default=None, repr=False)
-    _book_fresh: bool = field(default=False, repr=False)
+    _book_fresh: bool = field(default=False, repr=False)  # validated in this check
+    _equity: float = field(default=0.0, repr=False)
+    _equity_key: tuple[int, int] = field(default=(-1, -1), repr=False)
     _day: tuple[datetime, datetime, date] | None = field(default=None, repr=False)
     _checking: bool = field(default=False, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
@@ -89,12 +87,15 @@ class AccountView:
 
     @property
     def equity(self) -> float:
-        """Marked at the liquidation side over the open positions only; once per risk check."""
-        if self._equity is None or not self._checking:
-            held = self._open_positions()
-            self._equity = self.portfolio.cash + self.portfolio.market_value(
-                self.market.quotes, True, held.values()
+        """Cash plus the open positions marked at the liquidation side. Kept until the portfolio
+        changes or a quote of a held contract arrives (decision 0355)."""
+        portfolio, market = self.portfolio, self.market
+        if self._equity_key != (portfolio.version, market.watched_quotes):
+            held = self._current_book().held  # also points the quote watch at what is held
+            self._equity = portfolio.cash + portfolio.market_value(
+                market.quotes, True, held.values()
             )
+            self._equity_key = (portfolio.version, market.watched_quotes)
         return self._equity
 
     @property
@@ -119,58 +120,60 @@ class AccountView:
         return self.portfolio.quantity(symbol)
 
     def positions(self) -> Mapping[str, HeldPosition]:
-        return self._open_positions()
-
-    def _open_positions(self) -> dict[str, Position]:
-        """Open positions only: the portfolio also keeps every symbol flattened today.
-        Positions change only when a fill is committed (or the books are restored), so the
-        list is rebuilt only then."""
-        book = self.portfolio.positions
-        key = (self.portfolio.fills_seen, id(book))
-        if self._held is None or key != self._held_key:
-            self._held = {s: p for s, p in book.items() if p.quantity}
-            self._held_key = key
-        return self._held
+        """Open positions only (the portfolio also keeps every symbol flattened today)."""
+        return self._current_book().held
 
     def begin_check(self) -> None:
-        """Within one risk check nothing changes, so the clock, equity and the open orders
-        are read at most once; outside a check every read is fresh (decision 0165)."""
+        """Within one risk check nothing changes: the clock is read once and the book is
+        validated once (decision 0165); the sums themselves live across checks."""
         self._checking = True
-        self._working = self._equity = self._now = None
+        self._now = None
         self._book_fresh = False
 
     def end_check(self) -> None:
         self._checking = False
-        self._working = self._equity = self._now = None
+        self._now = None
         self._book_fresh = False
 
     def working_orders(self) -> Sequence[Order]:
-        """Open orders from the order manager's index, once per risk check."""
-        if self._working is None or not self._checking:
-            self._working = self.orders.open_orders()
-        return self._working
+        """Open orders from the order manager's index (a list kept until the book changes)."""
+        return self._current_book().working
 
     def _current_book(self) -> _Book:
-        """Exposure and trade count, kept from one check to the next while the open
-        positions and every working order (identity, request, filled quantity) are the same
-        (decision 0166); rebuilt otherwise. Outside a check, always rebuilt."""
-        if self._checking and self._book_fresh and self._book is not None:
-            return self._book
-        self.positions()  # refreshes the open positions and their key
-        working = self.working_orders()
+        """The sums over positions held and working orders, rebuilt only when the portfolio or
+        the order book has moved since (their version counters, decision 0355), or when a
+        working buy has no limit price (its cost is the ask, which moves on its own)."""
         book = self._book
-        if book is None or not book.still(self._held_key, working):
-            book = _Book.of(self, self._held_key, working)
-            if not self._checking:
-                return book
-            self._book = book
+        if self._book_fresh and book is not None:
+            return book
+        portfolio, orders = self.portfolio.version, self.orders.version
+        if (
+            book is None
+            or book.portfolio_version != portfolio
+            or book.orders_version != orders
+            or not book.reusable
+        ):
+            book = self._book = self._rebuild(book, portfolio, orders)
         self._book_fresh = self._checking
         return book
 
+    def _rebuild(self, old: _Book | None, portfolio: int, orders: int) -> _Book:
+        if old is not None and old.portfolio_version == portfolio:
+            held = old.held
+        else:
+            held = {s: p for s, p in self.portfolio.positions.items() if p.quantity}
+            symbols = frozenset(held)
+            if symbols != self.market.watched:
+                self.market.watch(symbols)
+        working = self.orders.open_orders()
+        reusable = not any(
+            o.request.intent is OPEN and o.request.side is BUY and o.request.limit_price is None
+            for o in working
+        )
+        exposure = Exposure.over(held, working, self)
+        return _Book(portfolio, orders, held, working, exposure, reusable)
+
     def exposure(self) -> Exposure:
-        book = self._book
-        if self._book_fresh and book is not None:  # fresh only inside a check
-            return book.exposure
         return self._current_book().exposure
 
     def open_trade_count(self) -> int:
@@ -178,7 +181,7 @@ class AccountView:
         (its held legs and its working leg orders count once, not once per leg)."""
         book = self._current_book()
         if book.trades is None:
-            held = self.positions()
+            held = book.held
             working = {
                 o.request.parent_id or o.request.symbol
                 for o in book.working
@@ -256,33 +259,14 @@ class AccountView:
 
 @dataclass(slots=True)
 class _Book:
-    """What the exposure was computed from: the open positions' key and a snapshot of the
-    working orders. `reusable` is False when a working buy has no limit price (its cost is
-    the current ask, which moves without anything here changing)."""
+    """Sums over the open positions and the working orders, as of one version of the portfolio
+    and of the order book. `reusable` is False when a working buy has no limit price (its cost
+    is the current ask, which moves without either version moving)."""
 
-    held_key: tuple[int, int]
-    working: Sequence[Order]
-    snapshot: tuple[tuple[Order, OrderRequest, int], ...]
+    portfolio_version: int
+    orders_version: int
+    held: dict[str, Position]
+    working: list[Order]
     exposure: Exposure
     reusable: bool
     trades: int | None = None
-
-    @classmethod
-    def of(cls, view: AccountView, held_key: tuple[int, int], working: Sequence[Order]) -> _Book:
-        snapshot = tuple((o, o.request, o.filled_quantity) for o in working)
-        reusable = not any(
-            r.intent is OPEN and r.side is BUY and r.limit_price is None for _o, r, _f in snapshot
-        )
-        return cls(held_key, working, snapshot, Exposure.of(view), reusable)
-
-    def still(self, held_key: tuple[int, int], working: Sequence[Order]) -> bool:
-        if not self.reusable or held_key != self.held_key:
-            return False
-        snapshot = self.snapshot
-        if len(snapshot) != len(working):
-            return False
-        for (order, request, filled), now in zip(snapshot, working, strict=True):
-            if order is not now or now.request is not request or now.filled_quantity != filled:
-                return False
-        self.working = working
-        return True

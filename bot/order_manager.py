@@ -62,6 +62,9 @@ class OrderManager:
     store_healthy: bool = True
     unrecorded_fills: list[Fill] = field(default_factory=list)
     _open: dict[str, Order] = field(default_factory=dict)  # index: working orders only
+    #: Moves whenever an order is tracked or its status or filled quantity changes: the risk
+    #: view rebuilds its sums over working orders only when it moved (decision 0355).
+    version: int = 0
     combos: ComboOrders = field(init=False)  # multi-leg orders (bot/combo_orders.py)
 
     def __post_init__(self) -> None:
@@ -277,6 +280,7 @@ class OrderManager:
         self._reindex(order)
 
     def _reindex(self, order: Order) -> None:
+        self.version += 1
         if order.status.is_open:
             self._open[order.client_order_id] = order
         else:

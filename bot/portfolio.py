@@ -71,6 +71,9 @@ class Portfolio:
     cash: float = 0.0
     positions: dict[str, Position] = field(default_factory=dict)
     fills_seen: int = 0
+    #: Moves whenever cash or any position changes (a committed fill, a restore): readers that
+    #: keep sums over the book (the risk view) recompute only when it moved (decision 0355).
+    version: int = 0
 
     def __post_init__(self) -> None:
         if self.cash == 0.0:
@@ -105,6 +108,7 @@ class Portfolio:
         self.cash -= fill.side.sign * fill.price * fill.quantity * multiplier(fill.symbol)
         self.cash -= fill.commission
         self.fills_seen += 1
+        self.version += 1
 
     def restore(self, positions: list[StoredPosition], cash: float) -> None:
         self.positions = {
@@ -114,6 +118,7 @@ class Portfolio:
             for p in positions
         }
         self.cash = cash
+        self.version += 1
 
     def open_positions(self) -> list[Position]:
         return [p for p in self.positions.values() if p.quantity != 0]

@@ -50,9 +50,16 @@ class MarketState:
     #: Called just before `reset_session` forgets the session's totals: the last chance to
     #: read them complete (prints stamped at the close arrive after the close is handled).
     before_reset: list[Callable[[], object]] = field(default_factory=list)
+    #: The symbols whose quotes mark the account's equity (the positions held, set by the risk
+    #: view through `watch`), and a count that moves with each of their quotes: equity is
+    #: re-marked only when it moved (decision 0355). One set lookup per quote.
+    watched: frozenset[str] = frozenset()
+    watched_quotes: int = 0
 
     def on_quote(self, quote: Quote) -> None:
         self.quotes[quote.symbol] = quote
+        if quote.symbol in self.watched:
+            self.watched_quotes += 1
         if quote.underlying and quote.symbol not in self.underlying_of:
             self.underlying_of[quote.symbol] = quote.underlying
 
@@ -76,6 +83,12 @@ class MarketState:
         if self.indicators is not None and bar.timeframe == "1m":
             return self.indicators.on_bar(bar)
         return []
+
+    def watch(self, symbols: frozenset[str]) -> None:
+        """Count the quotes of `symbols` from now on (and move the count: what was marked
+        over the old set is stale)."""
+        self.watched = symbols
+        self.watched_quotes += 1
 
     def quote(self, symbol: str) -> Quote | None:
         return self.quotes.get(symbol)

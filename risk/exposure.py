@@ -2,12 +2,13 @@
 
 Six rules need sums over the same positions and working entries (premium per symbol, per
 expiry, per underlying, what working buys will still pay, signed exposure for Greeks).
-Computing them once per risk check, instead of once per rule, is most of the gate's speed.
+The bot's view computes them once per change of the book (a fill, an order's status), not
+once per rule nor once per check (decision 0355).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import TYPE_CHECKING
@@ -17,6 +18,7 @@ from risk.members import BUY, OPEN
 from risk.rules.common import option_of, underlying_of, unit_cost
 
 if TYPE_CHECKING:
+    from brokers.orders import Order
     from risk.context import HeldPosition, RiskContext
 
 
@@ -31,7 +33,14 @@ class Exposure:
 
     @classmethod
     def of(cls, ctx: RiskContext) -> Exposure:
-        held = ctx.positions()
+        return cls.over(ctx.positions(), ctx.working_orders(), ctx)
+
+    @classmethod
+    def over(
+        cls, held: Mapping[str, HeldPosition], working: Iterable[Order], ctx: RiskContext
+    ) -> Exposure:
+        """The sums over `held` and `working` (a view that keeps both passes them; `ctx` only
+        prices working entries without a limit)."""
         out = cls(held)
         by_symbol, by_expiry = out.cost_by_symbol, out.cost_by_expiry
         by_underlying, signed = out.contracts_by_underlying, out.signed_by_symbol
@@ -47,7 +56,7 @@ class Exposure:
             und = underlying_of(sym, pos.underlying)
             by_underlying[und] = by_underlying.get(und, 0) + abs(qty)
             signed[sym] = signed.get(sym, 0) + qty
-        for order in ctx.working_orders():
+        for order in working:
             r = order.request
             if r.intent is not OPEN:
                 continue
