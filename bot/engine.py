@@ -121,6 +121,7 @@ class Engine:
             single = [o for o in self.orders.open_orders()
                       if self.orders.combos.combo_id(o.client_order_id) is None]
             self.execution.adopt(single, self.orders.orders)
+            self.execution.adopt_combos(self.orders.combos.combos)
 
     # -- events ---------------------------------------------------------------------------
     def on_event(self, event: Event) -> None:

@@ -189,7 +189,7 @@ class ExecutionManager:
                     or request.intent not in (Intent.OPEN, Intent.CLOSE)):
                 continue
             root, hops = order, 0
-            while (earlier := None) is not None and (
+            while (earlier := known.get(root.request.replaces or "")) is not None and (
                     hops < len(known)):
                 root, hops = earlier, hops + 1
             kind: Kind = "entry" if request.intent is Intent.OPEN else "take_profit"
@@ -200,6 +200,31 @@ class ExecutionManager:
             self.chains[order.client_order_id] = Chain(
                 root.client_order_id, kind, request, policy, request.limit_price, deadline,
                 deadline, order.client_order_id, step=policy.steps)
+            adopted += 1
+        return adopted
+
+    def adopt_combos(self, combos: Mapping[str, ComboOrder]) -> int:
+        """`adopt` for multi-leg orders: each working limit combo of a smart policy is held
+        to its first step's deadline, then cancelled as one order. Returns how many."""
+        adopted = 0
+        for combo in combos.values():
+            spec = combo.spec
+            if (not combo.status.is_open or combo.client_order_id in self.chains
+                    or spec.order_type is not OrderType.LIMIT):
+                continue
+            root, hops = combo, 0
+            while (earlier := combos.get(root.spec.replaces or "")) is not None and (
+                    hops < len(combos)):
+                root, hops = earlier, hops + 1
+            opening = any(leg.intent is Intent.OPEN for leg in spec.legs)
+            kind: Kind = "entry" if opening else "take_profit"
+            policy = self.policy(kind)
+            if policy.style != "smart":
+                continue
+            deadline = root.parent.created_at + timedelta(seconds=policy.give_up_seconds)
+            self.chains[combo.client_order_id] = ComboChain(
+                root.client_order_id, kind, spec, policy, spec.limit_price, deadline, deadline,
+                combo.client_order_id, step=policy.steps)
             adopted += 1
         return adopted
 

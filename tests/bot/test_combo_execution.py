@@ -7,10 +7,13 @@ The spread: long XYZ 100C (3.00 x 3.20), short XYZ 105C (1.00 x 1.10). Net bid 3
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from bot.events import Notice
 from bot.execution import ComboChain, ExecutionManager
+from bot.reconcile import reconcile, restore
 from bot.wiring import Bot
 from brokers.orders import OrderStatus, OrderType
 from market.clock import SimClock
@@ -104,3 +107,28 @@ def test_market_style_sends_a_market_combo() -> None:
     assert combo.spec.order_type is OrderType.MARKET and combo.spec.limit_price is None
     assert combo.status is OrderStatus.FILLED
     assert combo.parent.average_fill_price == 2.20
+
+
+def test_a_restart_still_gives_up_a_stepped_combo_at_its_deadline(tmp_path: Path) -> None:
+    """The chain stepping a spread lived in the old process: the restarted one holds the
+    working combo to the deadline its first step set (60 s) and then cancels it."""
+    clock = SimClock(T0)
+    settings = {"execution": {"entry": POLICY}}
+    bot = combo_bot(tmp_path, clock, run_tag="one", **settings)
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    execution(bot).execute_combo(vertical(bot, None), "entry", cap=2.50)
+    at(bot, clock, 10)  # one step: 2.05 cancelled, 2.10 working
+    bot.close()
+
+    again = combo_bot(tmp_path, clock, run_tag="two", **settings)
+    restore(again.store, again.orders, again.portfolio)
+    asyncio.run(reconcile(again.store, again.broker, again.orders, again.portfolio))
+    again.engine.resume()
+    working = [c for c in again.orders.combos.combos.values() if c.status.is_open]
+    assert len(working) == 1 and working[0].spec.limit_price == 2.10
+    at(again, clock, 50)
+    assert working[0].status is OrderStatus.ACCEPTED  # inside the deadline: it rests
+    at(again, clock, 65)
+    assert working[0].status is OrderStatus.CANCELLED
+    assert again.portfolio.quantity(LOW) == again.portfolio.quantity(HIGH) == 0
+    assert not execution(again).chains
