@@ -204,6 +204,11 @@ class AccountView:
     def greeks(self, symbol: str) -> ContractGreeks | None:
         return None if self.greeks_source is None else self.greeks_source(symbol)
 
+    def greeks_epoch(self) -> int | None:
+        """The source's epoch (`QuoteGreeks.epoch`), None for a source without one."""
+        epoch = getattr(self.greeks_source, "epoch", None)
+        return None if epoch is None else int(epoch(self.now()))
+
     def today(self) -> date:
         """The New York date of now. Time zone maths is not free, so the day is kept with the
         UTC instants it starts and ends at, and recomputed only outside them."""

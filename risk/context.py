@@ -123,6 +123,11 @@ class RiskContext(Protocol):
     def greeks(self, symbol: str) -> ContractGreeks | None:
         """Greeks of a contract, None when unknown."""
 
+    def greeks_epoch(self) -> int | None:
+        """A number that stays the same while no contract's Greeks change (the Greeks source
+        refreshes them once per epoch), so sums over held contracts can be kept; None when the
+        source cannot tell, and every contract is asked again."""
+
     def session(self) -> Session | None:
         """Today's regular session, None on a day without one."""
 

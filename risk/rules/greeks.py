@@ -68,32 +68,43 @@ class GreeksLimit:
 
     def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
         """Net dollar Greeks of what is held and working, and the first contract whose Greeks
-        are unknown when that rejects. The sums are reused while the exposure and every
-        contract's Greeks are the same objects as last time (both are cached upstream:
-        decision 0166), so a check only asks each contract's Greeks again."""
+        are unknown when that rejects. The sums are kept while the exposure is the same object
+        (the view rebuilds it only when the book changes) and either the Greeks source's epoch
+        is the same (one comparison, decision 0355) or, for a source without epochs, every
+        contract's Greeks are the same objects as last time. Shares are marked at their quote,
+        which moves on its own, so a book holding shares is summed again each time."""
         exposure = ctx.exposure()
         last = self._last
-        if exposure is not last.exposure:
+        if exposure is not last.exposure or last.shares:
+            return self._sum(exposure, ctx)
+        epoch = ctx.greeks_epoch()
+        if epoch is not None:
+            if epoch == last.epoch:
+                return last.totals, last.unknown
             return self._sum(exposure, ctx)
         fetch = ctx.greeks
-        for (sym, option), before in zip(last.symbols, last.greeks, strict=True):
-            now = fetch(sym) if option else self._greeks(sym, ctx)
-            if now is not before:
+        for sym, before in zip(last.symbols, last.greeks, strict=True):
+            if fetch(sym) is not before:
                 return self._sum(exposure, ctx)
         return last.totals, last.unknown
 
     def _sum(self, exposure: Exposure, ctx: RiskContext) -> tuple[list[float], str | None]:
         reject_unknown = self._on[1]
+        epoch = ctx.greeks_epoch()
         delta = gamma = vega = theta = 0.0
         unknown = None
-        symbols: list[tuple[str, bool]] = []
+        shares = False
+        symbols: list[str] = []
         seen: list[ContractGreeks | None] = []
         for sym, qty in exposure.signed_by_symbol.items():
             if not qty:
                 continue
             g = self._greeks(sym, ctx)
-            symbols.append((sym, option_of(sym) is not None))
-            seen.append(g)
+            if option_of(sym) is None:
+                shares = True
+            else:
+                symbols.append(sym)
+                seen.append(g)
             if g is None:
                 if reject_unknown:
                     unknown = sym
@@ -103,7 +114,8 @@ class GreeksLimit:
             delta, gamma, vega, theta = delta + d, gamma + ga, vega + v, theta + t
         totals = [delta, gamma, vega, theta]
         last = self._last
-        last.exposure, last.symbols, last.greeks = exposure, symbols, seen
+        last.exposure, last.epoch, last.shares = exposure, epoch, shares
+        last.symbols, last.greeks = symbols, seen
         last.totals, last.unknown = totals, unknown
         return totals, unknown
 
@@ -157,13 +169,17 @@ class GreeksLimit:
 
 
 class _Totals:
-    """The last portfolio sums and what they were computed from (identity-compared)."""
+    """The last portfolio sums and what they were computed from: the exposure (compared by
+    identity), the Greeks source's epoch, and each option's Greeks (identity, for a source
+    without epochs)."""
 
-    __slots__ = ("exposure", "greeks", "symbols", "totals", "unknown")
+    __slots__ = ("epoch", "exposure", "greeks", "shares", "symbols", "totals", "unknown")
 
     def __init__(self) -> None:
         self.exposure: object = None
-        self.symbols: list[tuple[str, bool]] = []  # (symbol, is an option)
+        self.epoch: int | None = None
+        self.shares = False  # the book holds shares, marked at their quote
+        self.symbols: list[str] = []  # options only
         self.greeks: list[ContractGreeks | None] = []
         self.totals: list[float] = []
         self.unknown: str | None = None

@@ -96,6 +96,9 @@ class FakeContext:
     def greeks(self, symbol: str) -> ContractGreeks | None:
         return self.greek_table.get(symbol)
 
+    def greeks_epoch(self) -> int | None:
+        return None  # the table may change between checks
+
     def session(self) -> Session | None:
         return self.today_session
 

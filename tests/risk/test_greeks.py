@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import pytest
 
 from risk.config import GreeksLimits
 from risk.context import ContractGreeks
 from risk.decision import APPROVE, Reject, Resize
+from risk.exposure import Exposure
 from risk.rules.greeks import GreeksLimit, dollar_greeks
 from tests.risk.fakes import CALL, PUT, FakeContext, Held, buy, passes, sell, working
 
@@ -69,3 +72,50 @@ def test_exits_are_never_checked():
     rule = GreeksLimit(GreeksLimits(max_abs_delta_dollars=1))
     ctx = FakeContext(held={CALL: Held(4)})  # Greeks unknown, far over the limit
     assert passes(rule, sell(CALL, 4), ctx)
+
+
+@dataclass
+class EpochContext(FakeContext):
+    """A context like the bot's: the exposure object is kept, and the Greeks source says when
+    Greeks may have changed (its epoch)."""
+
+    epoch: int = 0
+    asked: list[str] = field(default_factory=list)
+    kept: Exposure | None = None
+
+    def exposure(self) -> Exposure:
+        if self.kept is None:
+            self.kept = Exposure.of(self)
+        return self.kept
+
+    def greeks(self, symbol: str) -> ContractGreeks | None:
+        self.asked.append(symbol)
+        return super().greeks(symbol)
+
+    def greeks_epoch(self) -> int | None:
+        return self.epoch
+
+
+def test_portfolio_sums_are_kept_within_an_epoch_and_redone_when_it_moves():
+    rule = GreeksLimit(GreeksLimits(max_abs_delta_dollars=200_000))
+    ctx = EpochContext(greek_table={CALL: CALL_G, PUT: PUT_G}, held={CALL: Held(2)})
+    assert rule.check(buy(PUT, 1), ctx) is APPROVE
+    assert sorted(ctx.asked) == [CALL, PUT]  # the held call summed, the order's own put
+    ctx.asked.clear()
+    assert rule.check(buy(CALL, 3), ctx) is APPROVE  # 75,000 held + 112,500
+    assert ctx.asked == [CALL]  # only the order's own contract: the held sum was kept
+    # The source refreshes: delta 0.9 makes the held calls 135,000, one more 202,500.
+    ctx.greek_table[CALL] = ContractGreeks(0.9, 0.01, 0.40, -0.80, 750.0)
+    ctx.epoch += 1
+    decision = rule.check(buy(CALL, 1), ctx)
+    assert isinstance(decision, Reject) and "135,000 → 202,500" in decision.reason
+
+
+def test_a_new_book_is_summed_again_within_the_same_epoch():
+    rule = GreeksLimit(GreeksLimits(max_abs_delta_dollars=200_000))
+    ctx = EpochContext(greek_table={CALL: CALL_G}, held={CALL: Held(2)})
+    assert rule.check(buy(CALL, 3), ctx) is APPROVE
+    ctx.held[CALL] = Held(5)  # filled meanwhile: the bot's view builds a new exposure
+    ctx.kept = None
+    decision = rule.check(buy(CALL, 1), ctx)
+    assert isinstance(decision, Reject) and "187,500 → 225,000" in decision.reason

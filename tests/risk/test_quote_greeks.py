@@ -72,3 +72,11 @@ def test_no_greeks_without_a_usable_market():
 
 
 CALL_EXPIRY = datetime(2015, 12, 31).date()
+
+
+def test_the_epoch_holds_within_a_max_age_slice_and_moves_at_its_end():
+    source = QuoteGreeks(MarketState(), SimClock(NOW), CAL, max_age=timedelta(seconds=30))
+    first = source.epoch(NOW)  # 16:00:00 starts a 30 s slice
+    assert source.epoch(NOW + timedelta(seconds=29.9)) == first
+    assert source.epoch(NOW + timedelta(seconds=30)) == first + 1
+    assert source.epoch(NOW - timedelta(microseconds=1)) == first - 1
