@@ -17,6 +17,7 @@ import numpy as np
 from numba import njit
 
 from market.greeks.iv_guess import initial_total_vol
+from market.greeks.logexp import fast_exp, fast_log
 from market.greeks.normal import INV_SQRT_2PI, JIT, scaled_cdf
 from market.greeks.solver import total_vol
 
@@ -112,7 +113,7 @@ def _greeks(
     inv_sd = 1.0 / sd
     h = -abs(x) * inv_sd
     half = 0.5 * sd
-    vega_n = INV_SQRT_2PI * math.exp(-0.5 * (h * h + half * half))
+    vega_n = INV_SQRT_2PI * fast_exp(-0.5 * (h * h + half * half))
     upper = scaled_cdf(h + half, vega_n, eh)  # e^{-|x|/2} Phi(h + sd/2)
     cdf_hi = upper * inv_eh  # Phi(h + sd/2)
     cdf_lo = max(upper - beta_otm, 0.0) * eh  # Phi(h - sd/2)
@@ -181,10 +182,10 @@ def solve(
         # Independent of the solve, so the processor overlaps them with it.
         sqrt_t = math.sqrt(t)
         inv_sqrt_t = 1.0 / sqrt_t
-        inv_disc = math.exp(r * t)
+        inv_disc = fast_exp(r * t)
         disc = 1.0 / inv_disc
-        fwd = s * inv_disc if q == 0.0 else s * math.exp((r - q) * t)
-        x = math.log(fwd / k)
+        fwd = s * inv_disc if q == 0.0 else s * fast_exp((r - q) * t)
+        x = fast_log(fwd / k)
         root = math.sqrt(fwd * k)
         inv_root = 1.0 / root
         sd, code, beta_otm = _total_vol(p, call, fwd, k, inv_disc, x, inv_root)

@@ -26,6 +26,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from market.greeks.logexp import fast_exp, fast_log
 from market.greeks.normal import (
     INV_SQRT_2PI,
     JIT,
@@ -48,7 +49,7 @@ def normalized_call(x: float, eh: float, inv_eh: float, s: float) -> tuple[float
     """b(x, s) = e^{x/2} Phi(x/s + s/2) - e^{-x/2} Phi(x/s - s/2) and its vega db/ds."""
     h = x / s
     half = 0.5 * s
-    vega = INV_SQRT_2PI * math.exp(-0.5 * (h * h + half * half))
+    vega = INV_SQRT_2PI * fast_exp(-0.5 * (h * h + half * half))
     # e^{x/2} phi(h + s/2) = e^{-x/2} phi(h - s/2) = vega: the one exp serves all three.
     return scaled_cdf(h + half, vega, eh) - scaled_cdf(h - half, vega, inv_eh), vega
 
@@ -207,7 +208,7 @@ def upper_map(x: float, s: float, vega: float) -> tuple[float, float, float]:
     """f = Phi(-s/2), and df/dbeta, d2f/dbeta2 at s (where the normalized vega is `vega`)."""
     w = (x / s) ** 2
     half = 0.5 * s
-    pdf = INV_SQRT_2PI * math.exp(-0.5 * half * half)
+    pdf = INV_SQRT_2PI * fast_exp(-0.5 * half * half)
     f = cdf_from_pdf(-half, pdf)
     fp = -0.5 * pdf / vega  # -exp(w/2) / 2
     fpp = 0.5 * pdf / (vega * vega) * w / s  # sqrt(pi/2) exp(w + s^2/8) w / s
@@ -300,13 +301,13 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
     else:
         b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, inv_eh)
     if beta < b_c:
-        log_beta = math.log(beta)
+        log_beta = fast_log(beta)
         if tabulated:
             guess = _lower_tabulated(x, log_beta, s_c)
         else:
             guess = _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c)
         return guess, True, log_beta
-    return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False, math.log(eh - beta)
+    return _above_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c), False, fast_log(eh - beta)
 
 
 @njit(**JIT)

@@ -13,6 +13,7 @@ import math
 
 from numba import njit
 
+from market.greeks.logexp import fast_exp, fast_log
 from market.greeks.normal import (
     CDF_SMALL,
     JIT,
@@ -48,12 +49,12 @@ def _ratio_and_log(
         a = erfcx(-z_hi * SQRT_HALF)
         c = erfcx(-z_lo * SQRT_HALF)
         ratio = SQRT_HALF_PI * (a + c if upper else a - c)
-        return ratio, math.log(ratio) + log_vega
-    vega = math.exp(log_vega)
+        return ratio, fast_log(ratio) + log_vega
+    vega = fast_exp(log_vega)
     value = scaled_cdf(z_hi, vega, eh)
     other = scaled_cdf(z_lo, vega, inv_eh)
     value = value + other if upper else value - other
-    return value / vega, math.log(value)
+    return value / vega, fast_log(value)
 
 
 @njit(**JIT)
