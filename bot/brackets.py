@@ -20,13 +20,13 @@ class Bracket:
     time_stop_at: datetime | None
     exit_id: str | None = None  # the closing order working now, if any
 
-    def trigger(self, bid: float, now: datetime) -> tuple[str, str] | None:
+    def trigger(self, bid: float, now: datetime, what: str = "bid") -> tuple[str, str] | None:
         """Which exit fires at this bid (for a long position) — its execution kind and the
-        reason — or None."""
+        reason — or None. `what` names the price in the reason (a spread's is its net bid)."""
         if self.stop is not None and bid <= self.stop:
-            return "stop", f"stop: bid {bid:.2f} <= {self.stop:.2f}"
+            return "stop", f"stop: {what} {bid:.2f} <= {self.stop:.2f}"
         if self.target is not None and bid >= self.target:
-            return "take_profit", f"take-profit: bid {bid:.2f} >= {self.target:.2f}"
+            return "take_profit", f"take-profit: {what} {bid:.2f} >= {self.target:.2f}"
         if self.time_stop_at is not None and now >= self.time_stop_at:
             return "stop", f"time stop at {self.time_stop_at:%H:%M:%S}"
         return None

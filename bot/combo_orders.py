@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from bot.brackets import Bracket
 from bot.events import Notice
 from bot.store.store import StoreError
 from brokers.base import BrokerError, OrderRejected
@@ -142,8 +143,9 @@ class ComboOrders:
         return ComboGate(self.om.risk)
 
     # -- outbound -------------------------------------------------------------------------
-    def submit(self, spec: MultiLegOrder) -> ComboOrder:
-        """Venue check, risk check, store parent and legs, then send as one order."""
+    def submit(self, spec: MultiLegOrder, bracket: Bracket | None = None) -> ComboOrder:
+        """Venue check, risk check, store parent, legs and bracket in one transaction, then
+        send as one order."""
         om = self.om
         assert om.ctx is not None, "OrderManager.ctx must be wired before trading"
         now = om.clock.now()
@@ -174,9 +176,7 @@ class ComboOrders:
             if quote is not None:
                 order.nbbo_bid, order.nbbo_ask = quote.bid, quote.ask
         try:
-            om.store.insert_order(combo.parent)
-            for order in combo.legs:
-                om.store.insert_order(order)
+            om.store.insert_orders([combo.parent, *combo.legs], bracket)
             for resize in verdict.resizes:
                 om.store.add_risk_decision(
                     now, spec.client_order_id, spec.label, "resize", resize.rule, resize.reason

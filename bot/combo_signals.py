@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.brackets import Bracket
+from bot.combo_brackets import SpreadBracket
 from bot.events import Notice
+from bot.spread_exits import close_spread, closing_working, held_combos
 from brokers.multileg import Leg, MultiLegOrder
 from brokers.orders import Intent, OrderStatus, OrderType, Side
 from market.instruments import CONTRACT_MULTIPLIER
@@ -57,21 +60,12 @@ def act_on_combo(engine: Engine, signal: Signal) -> str | None:
         return None
     assert engine.execution is not None
     if signal.action is SignalAction.SELL_TO_CLOSE:
-        held = min(abs(engine.portfolio.quantity(leg.symbol)) // leg.ratio for leg in spec.legs)
-        if held <= 0:
+        held = held_combos(engine, spec.legs)
+        if held <= 0 or closing_working(engine, spec.legs):
             return None
-        closing = MultiLegOrder(
-            spec.client_order_id,
-            tuple(leg.reversed for leg in spec.legs),
-            held,
-            OrderType.MARKET,
-            None,
-            strategy=signal.strategy,
-            reason=signal.reason,
-        )
-        combo = engine.execution.execute_combo(closing, "take_profit")
-        engine.summary.orders += 1
-        return combo.client_order_id
+        closed = close_spread(engine, spec.legs, held, "take_profit", signal.reason,
+                              signal.strategy)
+        return closed.client_order_id
     equity = engine.portfolio.equity(engine.market.quotes, at_liquidation=True)
     at_risk = at_risk_per_combo(spec)
     quantity = (
@@ -88,15 +82,28 @@ def act_on_combo(engine: Engine, signal: Signal) -> str | None:
             "risk_per_trade",
         )
         return None
+    protection = _bracket_of(signal, spec)
     combo = engine.execution.execute_combo(
-        spec.with_quantity(quantity), "entry", cap=signal.entry_limit
+        spec.with_quantity(quantity), "entry", cap=signal.entry_limit,
+        bracket=None if protection is None else protection.bracket,  # stored with the entry
     )
     engine.summary.orders += 1
     if combo.status is OrderStatus.DENIED:
         engine.summary.denied += 1
     else:
         engine.strategy_book.record_entry(signal.strategy)
+        if protection is not None:
+            engine.spread_brackets.add(protection)
     return combo.client_order_id
+
+
+def _bracket_of(signal: Signal, spec: MultiLegOrder) -> SpreadBracket | None:
+    """The signal's stop, target and time stop as net prices of the spread, if it gave any."""
+    if signal.stop is None and signal.target is None and signal.time_stop is None:
+        return None
+    time_stop_at = signal.ts + signal.time_stop if signal.time_stop else None
+    return SpreadBracket(Bracket(spec.client_order_id, spec.label, signal.target, signal.stop,
+                                 time_stop_at), spec.legs)
 
 
 def _skip(engine: Engine, signal: Signal, why: str, rule: str) -> None:
@@ -125,25 +132,8 @@ def flatten_combos(engine: Engine, reason: str, symbol: str | None = None) -> li
             continue
         if symbol is not None and all(leg.symbol != symbol for leg in spec.legs):
             continue
-        held = min(_held(engine, leg) // leg.ratio for leg in spec.legs)
-        held = min(held, combo.filled_quantity)
-        if held <= 0:
-            continue
-        closing = MultiLegOrder(
-            engine.orders.ids.next(),
-            tuple(leg.reversed for leg in spec.legs),
-            held,
-            OrderType.MARKET,
-            None,
-            strategy=spec.strategy,
-            reason=reason,
-        )
-        out.append(engine.execution.execute_combo(closing, "flatten"))
-        engine.summary.orders += 1
+        held = min(held_combos(engine, spec.legs), combo.filled_quantity)
+        if held <= 0 or closing_working(engine, spec.legs):
+            continue  # gone, or its exit already works: never a second closing combo
+        out.append(close_spread(engine, spec.legs, held, "flatten", reason, spec.strategy))
     return out
-
-
-def _held(engine: Engine, leg: Leg) -> int:
-    """Contracts of `leg` still held the way the combo opened them."""
-    quantity = engine.portfolio.quantity(leg.symbol)
-    return max(quantity, 0) if leg.side is Side.BUY else max(-quantity, 0)

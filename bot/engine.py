@@ -11,9 +11,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from bot.brackets import Bracket, BracketBook
+from bot.combo_brackets import SpreadBracketBook
 from bot.combo_signals import act_on_combo, flatten_combos
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
@@ -23,6 +25,7 @@ from bot.metrics import Metrics
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
 from bot.reconcile import resume_brackets
+from bot.spread_exits import rearm_spread, settle_spreads, spread_time_stops, watch_spreads
 from bot.strategy_book import StrategyBook
 from bot.trading_control import TradingControl
 from brokers.base import MarketAware
@@ -81,6 +84,7 @@ class Engine:
     execution: ExecutionManager | None = None
     venues: list[MarketAware] = field(default_factory=list)
     brackets: BracketBook = field(default_factory=BracketBook)
+    spread_brackets: SpreadBracketBook = field(default_factory=SpreadBracketBook)
     summary: DaySummary = field(default_factory=DaySummary)
     _plan: SessionPlan | None = None
     _plan_until: datetime | None = None
@@ -111,12 +115,14 @@ class Engine:
             self.execution = ExecutionManager(self.orders, self.market, self.clock,
                                               ExecutionConfig(), self.bus)
         self.execution.done_listeners.append(self._on_chain_done)
+        self.execution.combo_done_listeners.append(partial(rearm_spread, self))
 
     def resume(self) -> None:
         """After a restart, once the books are restored and reconciled: watch the stored
         brackets again, and hold every order still working to its execution deadline (the
         process that stepped it is gone; decision 0360)."""
-        resume_brackets(self.orders.store, self.orders, self.portfolio, self.brackets)
+        resume_brackets(self.orders.store, self.orders, self.portfolio, self.brackets,
+                        self.spread_brackets)
         if self.execution is not None:
             single = [o for o in self.orders.open_orders()
                       if self.orders.combos.combo_id(o.client_order_id) is None]
@@ -187,6 +193,8 @@ class Engine:
         for bracket in self.brackets.due_time_stops(now):
             self._exit(bracket.symbol, f"time stop at {bracket.time_stop_at:%H:%M:%S}",
                        bracket, "stop")
+        if self.spread_brackets:
+            spread_time_stops(self, now)
 
     def _drop(self, quote: Quote, problem: str) -> None:
         counter = self._drop_counters.get(problem)
@@ -276,6 +284,8 @@ class Engine:
     # -- positions ------------------------------------------------------------------------
     def _watch_position(self, quote: Quote) -> None:
         self._check_breaker(quote.ts)
+        if self.spread_brackets:
+            watch_spreads(self, quote.symbol, quote.ts)
         bracket = self.brackets.get(quote.symbol)
         if bracket is None or bracket.exit_id is not None:
             return
@@ -329,6 +339,8 @@ class Engine:
             bracket = self.brackets.get(symbol)
             if bracket is not None and order.status.is_terminal:
                 bracket.exit_id = None  # partial exit done: watch the rest again
+        if self.spread_brackets:
+            settle_spreads(self, symbol)
         notice = FillNotice(symbol, fill.side.sign * fill.quantity, fill.price, fill.ts)
         for guarded in self.strategies:
             guarded.call(guarded.strategy.on_fill, notice)

@@ -153,8 +153,8 @@ class ExecutionManager:
             self.chains[chain.child] = chain
         return order
 
-    def execute_combo(self, spec: MultiLegOrder, kind: Kind,
-                      cap: float | None = None) -> ComboOrder:
+    def execute_combo(self, spec: MultiLegOrder, kind: Kind, cap: float | None = None,
+                      bracket: Bracket | None = None) -> ComboOrder:
         """Send a multi-leg order the way its kind's policy says, stepping its net price from
         the net mid toward the net natural price; `cap` is the worst net price allowed (the
         signal's limit). Returns the first combo sent."""
@@ -162,11 +162,11 @@ class ExecutionManager:
         market = net_quote(spec.legs, self.market.quote)
         if policy.style == "market" or market is None:
             return self.orders.submit_combo(replace(spec, order_type=OrderType.MARKET,
-                                                    limit_price=None))
+                                                    limit_price=None), bracket)
         steps = 0 if policy.style == "smart" else policy.steps
         price = step_price(Side.BUY, market.bid, market.ask, policy, steps, cap)
         combo = self.orders.submit_combo(replace(spec, order_type=OrderType.LIMIT,
-                                                 limit_price=price))
+                                                 limit_price=price), bracket)
         if policy.style == "smart" and combo.status.is_open:
             now = self.clock.now()
             chain = ComboChain(combo.client_order_id, kind, combo.spec, policy, cap,

@@ -108,10 +108,11 @@ class OrderManager:
         self._send(order)
         return order
 
-    def submit_combo(self, spec: MultiLegOrder) -> ComboOrder:
-        """The same path for a multi-leg order: risk-check the whole combo, record it and
-        its legs, then send it as one venue order (refused where the venue cannot)."""
-        return self.combos.submit(spec)
+    def submit_combo(self, spec: MultiLegOrder, bracket: Bracket | None = None) -> ComboOrder:
+        """The same path for a multi-leg order: risk-check the whole combo, record it, its
+        legs and its `bracket`, then send it as one venue order (refused where the venue
+        cannot)."""
+        return self.combos.submit(spec, bracket)
 
     def _send(self, order: Order) -> None:
         try:

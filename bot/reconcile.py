@@ -13,6 +13,7 @@ import logging
 from dataclasses import dataclass, field
 
 from bot.brackets import Bracket, BracketBook
+from bot.combo_brackets import SpreadBracket, SpreadBracketBook
 from bot.events import Notice
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
@@ -70,19 +71,32 @@ def restore(store: Store, orders: OrderManager, portfolio: Portfolio) -> None:
 
 
 def resume_brackets(store: Store, orders: OrderManager, portfolio: Portfolio,
-                    brackets: BracketBook) -> None:
+                    brackets: BracketBook, spreads: SpreadBracketBook) -> None:
     """After a restart, watch again the stored brackets of positions still held or entries
     still working; a bracket whose entry ended without a position is closed, so it can never
-    fire on a later position in the same contract."""
+    fire on a later position in the same contract. A bracket whose entry is a combo goes back
+    on the spread with that combo's legs."""
     entering = {o.request.symbol for o in orders.open_orders()
                 if o.request.intent is Intent.OPEN}
     for row in store.active_brackets():
-        symbol = row["symbol"]
-        if portfolio.quantity(symbol) != 0 or symbol in entering:
-            brackets.add(Bracket(row["entry_id"], symbol, row["target"], row["stop"],
-                                 row["time_stop_at"]))
-        else:
-            store.close_bracket(row["entry_id"], None)
+        entry_id, symbol = row["entry_id"], row["symbol"]
+        bracket = Bracket(entry_id, symbol, row["target"], row["stop"], row["time_stop_at"])
+        combo = orders.combos.combos.get(entry_id)
+        if combo is not None:
+            legs = combo.spec.legs
+            if combo.status.is_open or min(
+                    _held(portfolio, leg.symbol, leg.side) // leg.ratio for leg in legs) > 0:
+                spreads.add(SpreadBracket(bracket, legs))
+                continue
+        elif portfolio.quantity(symbol) != 0 or symbol in entering:
+            brackets.add(bracket)
+            continue
+        store.close_bracket(entry_id, None)
+
+
+def _held(portfolio: Portfolio, symbol: str, side: Side) -> int:
+    quantity = portfolio.quantity(symbol)
+    return max(quantity, 0) if side is Side.BUY else max(-quantity, 0)
 
 
 async def reconcile(store: Store, broker: Broker, orders: OrderManager,

@@ -173,39 +173,50 @@ class Store:
         """Record an order before it is sent; an entry's bracket (its stop, target and time
         stop) goes in the same transaction, so a crash can never leave a sent entry whose
         protection was not recorded."""
-        r = order.request
         with self._tx():
-            self._run(
-                self._sql.insert_order,
-                {
-                    "client_order_id": r.client_order_id,
-                    "account": self.account,
-                    "symbol": r.symbol,
-                    "underlying": r.underlying,
-                    "side": r.side.value,
-                    "quantity": r.quantity,
-                    "order_type": r.order_type.value,
-                    "limit_price": r.limit_price,
-                    "intent": r.intent.value,
-                    "time_in_force": r.time_in_force.value,
-                    "strategy": r.strategy,
-                    "reason": r.reason,
-                    "parent_id": r.parent_id,
-                    "status": order.status.value,
-                    "status_reason": order.status_reason,
-                    "filled_quantity": order.filled_quantity,
-                    "average_fill_price": order.average_fill_price,
-                    "broker_order_id": order.broker_order_id,
-                    "risk_rule": risk_rule,
-                    "replaces": r.replaces,
-                    "nbbo_bid": order.nbbo_bid,
-                    "nbbo_ask": order.nbbo_ask,
-                    "created_at": order.created_at,
-                    "updated_at": order.updated_at,
-                },
-            )
+            self._insert_order(order, risk_rule)
             if bracket is not None:
                 self._run(self._sql.insert_bracket, self._bracket_values(bracket))
+
+    def insert_orders(self, orders: list[Order], bracket: Bracket | None = None) -> None:
+        """Record several orders (a combo's parent and legs) and their bracket atomically."""
+        with self._tx():
+            for order in orders:
+                self._insert_order(order, None)
+            if bracket is not None:
+                self._run(self._sql.insert_bracket, self._bracket_values(bracket))
+
+    def _insert_order(self, order: Order, risk_rule: str | None) -> None:
+        r = order.request
+        self._run(
+            self._sql.insert_order,
+            {
+                "client_order_id": r.client_order_id,
+                "account": self.account,
+                "symbol": r.symbol,
+                "underlying": r.underlying,
+                "side": r.side.value,
+                "quantity": r.quantity,
+                "order_type": r.order_type.value,
+                "limit_price": r.limit_price,
+                "intent": r.intent.value,
+                "time_in_force": r.time_in_force.value,
+                "strategy": r.strategy,
+                "reason": r.reason,
+                "parent_id": r.parent_id,
+                "status": order.status.value,
+                "status_reason": order.status_reason,
+                "filled_quantity": order.filled_quantity,
+                "average_fill_price": order.average_fill_price,
+                "broker_order_id": order.broker_order_id,
+                "risk_rule": risk_rule,
+                "replaces": r.replaces,
+                "nbbo_bid": order.nbbo_bid,
+                "nbbo_ask": order.nbbo_ask,
+                "created_at": order.created_at,
+                "updated_at": order.updated_at,
+            },
+        )
 
     def update_order(self, order: Order) -> None:
         with self._tx():

@@ -75,10 +75,6 @@ def close_spread(bot: Bot) -> None:
         bot.orders.submit_combo(spec.with_quantity(held))
 
 
-def parent(order: Any, **_: Any) -> bool:
-    return order.request.symbol == LABEL
-
-
 def last_leg(order: Any, **_: Any) -> bool:
     return order.client_order_id.endswith(f"{LEG_MARK}1")
 
@@ -96,10 +92,12 @@ def leg_fill(update: Any) -> bool:
 
 
 CRASH_POINTS: dict[str, Callable[[Bot], None]] = {
+    # The parent and its legs are one transaction: a crash inside it (the parent and the
+    # first leg written, the last leg not yet) stores none of them.
     "parent stored, legs not yet": lambda b: crash_on(
-        b.store, "insert_order", when=parent, after=True),
+        b.store, "_insert_order", when=lambda o, *a, **k: last_leg(o)),
     "parent and legs stored, before send": lambda b: crash_on(
-        b.store, "insert_order", when=last_leg, after=True),
+        b.store, "insert_orders", when=lambda orders, *a, **k: last_leg(orders[-1]), after=True),
     "venue accepted the combo, before the bot heard": lambda b: crash_on(
         b.broker, "_emit", when=accepted),
     "venue filled every leg, before the bot heard one": lambda b: crash_on(
@@ -109,7 +107,7 @@ CRASH_POINTS: dict[str, Callable[[Bot], None]] = {
     "combo status being stored": lambda b: crash_on(
         b.store, "update_order", when=lambda o: o.request.symbol == LABEL),
     "closing combo stored, before send": lambda b: crash_on(
-        b.store, "insert_order", when=lambda o, **k: closing(o) and last_leg(o), after=True),
+        b.store, "insert_orders", when=lambda orders, *a, **k: closing(orders[-1]), after=True),
     "venue filled the closing combo, before the bot heard": lambda b: crash_on(
         b.broker, "_emit", when=lambda u: leg_fill(u) and u.fill.side.value == "sell"),
 }
