@@ -70,6 +70,16 @@ RISK = {
 WARM_GREEKS = ContractGreeks(0.5, 0.01, 0.3, -0.5, 750.0)
 
 
+class WarmGreeks:
+    """`QuoteGreeks` between two refreshes: the same Greeks per contract, one epoch."""
+
+    def __call__(self, symbol: str) -> ContractGreeks:
+        return WARM_GREEKS
+
+    def epoch(self, now: datetime) -> int:
+        return 0
+
+
 def contract(i: int) -> str:
     return f"GOOG1601{15 + i % 2:02d}{'CP'[i % 3 == 0]}{600_000 + 500 * i:08d}"
 
@@ -80,8 +90,9 @@ def build(tmp: Path) -> tuple[Bot, SimClock, AccountView]:
     view = bot.orders.ctx
     assert isinstance(view, AccountView)
     # A warm Greeks cache, as `QuoteGreeks` is between refreshes: the same object per contract
-    # (its refresh, an implied-volatility solve per contract every 30 s, is timed separately).
-    view.greeks_source = lambda s: WARM_GREEKS
+    # and one epoch (its refresh, an implied-volatility solve per contract once per 30 s epoch,
+    # is timed separately).
+    view.greeks_source = WarmGreeks()
     for i in range(2000):
         sym = contract(i)
         bot.market.on_quote(Quote(sym, START, 1.00, 1.05, 50, 50, "GOOG"))

@@ -53,8 +53,9 @@ class AccountView:
     _book: _Book | None = field(default=None, repr=False)
     _book_fresh: bool = field(default=False, repr=False)  # validated in this check
     _equity: float = field(default=0.0, repr=False)
-    _equity_key: tuple[int, int] = field(default=(-1, -1), repr=False)
-    _day: tuple[datetime, datetime, date] | None = field(default=None, repr=False)
+    _equity_version: int = field(default=-1, repr=False)
+    _equity_marks: int = field(default=-1, repr=False)
+    _day: _Day | None = field(default=None, repr=False)
     _checking: bool = field(default=False, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
     _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
@@ -90,12 +91,12 @@ class AccountView:
         """Cash plus the open positions marked at the liquidation side. Kept until the portfolio
         changes or a quote of a held contract arrives (decision 0355)."""
         portfolio, market = self.portfolio, self.market
-        if self._equity_key != (portfolio.version, market.watched_quotes):
+        if self._equity_version != portfolio.version or self._equity_marks != market.watched_quotes:
             held = self._current_book().held  # also points the quote watch at what is held
             self._equity = portfolio.cash + portfolio.market_value(
                 market.quotes, True, held.values()
             )
-            self._equity_key = (portfolio.version, market.watched_quotes)
+            self._equity_version, self._equity_marks = portfolio.version, market.watched_quotes
         return self._equity
 
     @property
@@ -174,6 +175,9 @@ class AccountView:
         return _Book(portfolio, orders, held, working, exposure, reusable)
 
     def exposure(self) -> Exposure:
+        book = self._book
+        if self._book_fresh and book is not None:  # six rules ask: the first one validates
+            return book.exposure
         return self._current_book().exposure
 
     def open_trade_count(self) -> int:
@@ -210,22 +214,28 @@ class AccountView:
         return None if epoch is None else int(epoch(self.now()))
 
     def today(self) -> date:
-        """The New York date of now. Time zone maths is not free, so the day is kept with the
-        UTC instants it starts and ends at, and recomputed only outside them."""
-        now = self.now()
-        day = self._day
-        if day is not None and day[0] <= now < day[1]:
-            return day[2]
-        today = now.astimezone(NEW_YORK).date()
-        start = datetime.combine(today, time(), NEW_YORK).astimezone(UTC)
-        end = datetime.combine(today + timedelta(days=1), time(), NEW_YORK).astimezone(UTC)
-        self._day = (start, end, today)
-        return today
+        """The New York date of now."""
+        return self._today().date
 
     def session(self) -> Session | None:
         """Today's session, its times in `datetime.UTC`: the calendar's are in
         `ZoneInfo("UTC")`, and comparing those with the clock's costs ~1.5 µs each."""
-        today = self.today()
+        return self._today().session
+
+    def _today(self) -> _Day:
+        """Time zone maths is not free, so the day is kept with the UTC instants it starts and
+        ends at, and its session, and recomputed only outside them (two comparisons a check)."""
+        now = self.now()
+        day = self._day
+        if day is not None and day.start <= now < day.end:
+            return day
+        today = now.astimezone(NEW_YORK).date()
+        start = datetime.combine(today, time(), NEW_YORK).astimezone(UTC)
+        end = datetime.combine(today + timedelta(days=1), time(), NEW_YORK).astimezone(UTC)
+        day = self._day = _Day(start, end, today, self._session_on(today))
+        return day
+
+    def _session_on(self, today: date) -> Session | None:
         try:
             return self._sessions[today]
         except KeyError:
@@ -260,6 +270,16 @@ class AccountView:
 
     def losing_streak(self) -> LossStreak:
         return self.journal.streak
+
+
+@dataclass(frozen=True, slots=True)
+class _Day:
+    """One New York calendar day: the UTC instants it starts and ends at, and its session."""
+
+    start: datetime
+    end: datetime
+    date: date
+    session: Session | None
 
 
 @dataclass(slots=True)

@@ -110,9 +110,23 @@ class OrderRequest:
     replaces: str | None = None  # the order this one replaced (a smart-pricing step)
 
     def with_quantity(self, quantity: int) -> OrderRequest:
-        from dataclasses import replace
-
-        return replace(self, quantity=quantity)
+        """The same request for another quantity (a risk resize). Built field by field: about
+        five times cheaper than `dataclasses.replace`, and on the risk gate's path."""
+        return OrderRequest(
+            self.client_order_id,
+            self.symbol,
+            self.side,
+            quantity,
+            self.order_type,
+            self.limit_price,
+            self.intent,
+            self.time_in_force,
+            self.underlying,
+            self.strategy,
+            self.reason,
+            self.parent_id,
+            self.replaces,
+        )
 
 
 @dataclass(slots=True)

@@ -28,7 +28,9 @@ def option_of(symbol: str) -> OptionSymbol | None:
     return OptionSymbol.parse(symbol) if is_option_symbol(symbol) else None
 
 
+@lru_cache(maxsize=16384)
 def multiplier(symbol: str) -> int:
+    """Contract multiplier: 100 for an option, 1 for a share (cached: asked on every check)."""
     return 1 if option_of(symbol) is None else CONTRACT_MULTIPLIER
 
 
@@ -43,9 +45,14 @@ def order_price(request: OrderRequest, ctx: RiskContext) -> float | None:
 
 
 def unit_cost(request: OrderRequest, ctx: RiskContext) -> float | None:
-    """Premium of one contract (or one share) of this order, dollars; None if unpriced."""
-    price = order_price(request, ctx)
-    if price is None or not price > 0:
+    """Premium of one contract (or one share) of this order, dollars; None if unpriced.
+    Five sizing rules ask it per order, so a limit order's answer takes no further call."""
+    price = request.limit_price
+    if price is None:
+        price = order_price(request, ctx)
+        if price is None:
+            return None
+    if not price > 0:
         return None
     return price * multiplier(request.symbol)
 

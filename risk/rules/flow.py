@@ -51,6 +51,8 @@ class OrderRateThrottle:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if not self._sent or not is_entry(request, ctx):
             return APPROVE
+        if self._under(self.per_minute, self._sent) and self._under(self.per_second, self._second):
+            return APPROVE  # under both limits before pruning: pruning only lowers the counts
         self._prune(ctx.now())
         if self.per_minute is not None and len(self._sent) >= self.per_minute:
             return Reject(
@@ -62,6 +64,10 @@ class OrderRateThrottle:
                 f"{len(self._second)} orders in the last second, max {self.per_second}",
             )
         return APPROVE
+
+    @staticmethod
+    def _under(limit: int | None, window: deque[datetime]) -> bool:
+        return limit is None or len(window) < limit
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
         self._prune(now)

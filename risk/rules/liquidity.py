@@ -4,6 +4,8 @@ volume today and enough open interest. Exits never wait for a good market."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 from typing import ClassVar
 
 from brokers.orders import OrderRequest
@@ -17,14 +19,22 @@ class StaleQuote:
     entry_only: ClassVar[bool] = True
     name: str = "stale_quote"
 
+    @cached_property
+    def _max_age(self) -> timedelta:
+        return timedelta(seconds=self.max_age_seconds)
+
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         quote = ctx.quote(request.symbol)
         if quote is None:
             return Reject(self.name, f"no quote for {request.symbol}")
+        if ctx.now() - quote.ts <= self._max_age:  # one subtraction, one comparison
+            return APPROVE
         age = (ctx.now() - quote.ts).total_seconds()
         if age > self.max_age_seconds:
-            return Reject(self.name, f"quote for {request.symbol} is {age:.0f}s old "
-                                     f"(max {self.max_age_seconds:g}s)")
+            return Reject(
+                self.name,
+                f"quote for {request.symbol} is {age:.0f}s old (max {self.max_age_seconds:g}s)",
+            )
         return APPROVE
 
 
@@ -43,12 +53,16 @@ class MaxSpread:
             return Reject(self.name, f"no two-sided market for {request.symbol}")
         spread = quote.ask - quote.bid
         if self.max_abs is not None and spread > self.max_abs + 1e-9:
-            return Reject(self.name, f"spread {spread:.2f} of {request.symbol} > max "
-                                     f"{self.max_abs:.2f}")
+            return Reject(
+                self.name, f"spread {spread:.2f} of {request.symbol} > max {self.max_abs:.2f}"
+            )
         mid = (quote.ask + quote.bid) / 2.0
         if self.max_pct is not None and spread > self.max_pct * mid + 1e-9:
-            return Reject(self.name, f"spread {spread:.2f} is {spread / mid:.1%} of mid "
-                                     f"{mid:.2f} for {request.symbol}, max {self.max_pct:.1%}")
+            return Reject(
+                self.name,
+                f"spread {spread:.2f} is {spread / mid:.1%} of mid "
+                f"{mid:.2f} for {request.symbol}, max {self.max_pct:.1%}",
+            )
         return APPROVE
 
 
@@ -61,8 +75,7 @@ class MinVolume:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         volume = ctx.volume(request.symbol)
         if volume < self.minimum:
-            return Reject(self.name, f"{request.symbol} traded {volume} today, min "
-                                     f"{self.minimum}")
+            return Reject(self.name, f"{request.symbol} traded {volume} today, min {self.minimum}")
         return APPROVE
 
 
@@ -80,6 +93,7 @@ class MinOpenInterest:
                 return Reject(self.name, f"open interest of {request.symbol} unknown")
             return APPROVE
         if oi < self.minimum:
-            return Reject(self.name, f"open interest of {request.symbol} is {oi}, min "
-                                     f"{self.minimum}")
+            return Reject(
+                self.name, f"open interest of {request.symbol} is {oi}, min {self.minimum}"
+            )
         return APPROVE

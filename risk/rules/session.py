@@ -4,7 +4,7 @@ not in a contract expiring today once the 0DTE cutoff has passed (or in an expir
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import ClassVar
 
 from brokers.orders import OrderRequest
@@ -28,6 +28,11 @@ class SessionWindow:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         now = ctx.now()
         session = ctx.session()
+        bounds = self._bounds
+        if session is not bounds.session:
+            bounds.of(session, self.after_open, self.before_close)
+        if bounds.first <= now < bounds.last:
+            return APPROVE  # inside the window: two comparisons with instants made per session
         if session is None or not session.open <= now < session.close:
             if self.require_session:
                 return Reject(
@@ -36,10 +41,7 @@ class SessionWindow:
                     f"({now.astimezone(NEW_YORK):%Y-%m-%d %H:%M} New York)",
                 )
             return APPROVE
-        first, last = self._bounds.of(session, self.after_open, self.before_close)
-        if first <= now < last:
-            return APPROVE
-        if now < first:
+        if now < bounds.first:
             return Reject(
                 self.name, f"no entries in the first {_minutes(self.after_open)} of the session"
             )
@@ -74,43 +76,39 @@ class ZeroDteCutoff:
         session = ctx.session()
         if session is None:
             return Reject(self.name, f"{request.symbol} expires today and there is no session")
-        cutoff = self._bounds.of(session, _ZERO, self.before_close)[1]
-        if ctx.now() >= cutoff:
+        bounds = self._bounds
+        if session is not bounds.session:
+            bounds.of(session, _ZERO, self.before_close)
+        if ctx.now() >= bounds.last:
             return Reject(
                 self.name,
                 f"{request.symbol} expires today: no entries after the 0DTE "
-                f"cutoff {cutoff.astimezone(NEW_YORK):%H:%M} New York",
+                f"cutoff {bounds.last.astimezone(NEW_YORK):%H:%M} New York",
             )
         return APPROVE
 
 
 _ZERO = timedelta(0)
+_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 class _PerSession:
-    """A rule's window inside the last session it saw (open + after, close - before): the
-    datetime sums are made once per session, not once per order."""
+    """A rule's window inside the last session it saw, as UTC instants (open + after,
+    close - before), made once per session: a check compares, it does no datetime sums. With
+    no session the window is empty."""
 
-    __slots__ = ("after", "before", "bounds", "session")
+    __slots__ = ("first", "last", "session")
 
     def __init__(self) -> None:
         self.session: Session | None = None
-        self.after = self.before = _ZERO
-        self.bounds: tuple[datetime, datetime] | None = None
+        self.first = self.last = _NEVER
 
-    def of(
-        self, session: Session, after: timedelta, before: timedelta
-    ) -> tuple[datetime, datetime]:
-        bounds = self.bounds
-        if (
-            bounds is None
-            or session is not self.session
-            or after != self.after
-            or before != self.before
-        ):
-            bounds = self.bounds = (session.open + after, session.close - before)
-            self.session, self.after, self.before = session, after, before
-        return bounds
+    def of(self, session: Session | None, after: timedelta, before: timedelta) -> None:
+        self.session = session
+        if session is None:
+            self.first = self.last = _NEVER
+        else:
+            self.first, self.last = session.open + after, session.close - before
 
 
 def _minutes(span: timedelta) -> str:
