@@ -61,14 +61,14 @@ def _total_vol(
     normalized time value beta = (price - intrinsic) / (D sqrt(F K))."""
     beta = p * inv_root * inv_disc
     # e^{-|x|/2} (the largest normalized price b_max) and its inverse, from the same root.
-    if x > 0.0:
-        eh, inv_eh = k * inv_root, fwd * inv_root
-    else:
-        eh, inv_eh = fwd * inv_root, k * inv_root
+    # Written with min/max rather than branches on the moneyness, which is random from one
+    # quote to the next (a mispredicted branch costs about as much as a division).
+    eh = min(fwd, k) * inv_root
+    inv_eh = max(fwd, k) * inv_root
     # An in-the-money quote becomes its out-of-the-money twin by put-call parity: minus the
-    # normalized intrinsic value |F - K| / sqrt(F K) = 2 sinh(|x|/2).
-    in_the_money = x > 0.0 if call else x < 0.0
-    beta_otm = beta - abs(fwd - k) * inv_root if in_the_money else beta
+    # normalized intrinsic value |F - K| / sqrt(F K) = 2 sinh(|x|/2) (zero out of the money).
+    sign = 2.0 * call - 1.0
+    beta_otm = beta - max(sign * (fwd - k), 0.0) * inv_root
     noise = _NOISE * beta
     if beta_otm < -noise:
         return math.nan, BELOW_INTRINSIC, beta_otm
@@ -109,7 +109,8 @@ def _greeks(
     From the solve's normalized terms: with h = -|x|/sd and the out-of-the-money call
     beta = e^{-|x|/2} Phi(h + sd/2) - e^{|x|/2} Phi(h - sd/2), one Phi is computed and the
     other follows from beta (no cancellation: the second term is the smaller one)."""
-    eh, inv_eh = (k * inv_root, fwd * inv_root) if x > 0.0 else (fwd * inv_root, k * inv_root)
+    eh = min(fwd, k) * inv_root
+    inv_eh = max(fwd, k) * inv_root
     inv_sd = 1.0 / sd
     h = -abs(x) * inv_sd
     half = 0.5 * sd
@@ -119,10 +120,14 @@ def _greeks(
     cdf_lo = max(upper - beta_otm, 0.0) * eh  # Phi(h - sd/2)
     # x <= 0: d1 = h + sd/2, d2 = h - sd/2. x > 0: d1 = -(h - sd/2), d2 = -(h + sd/2), so
     # these are N(-d1), N(-d2). A call then needs N(d), a put N(-d): complement when they differ.
-    c1, c2 = (cdf_lo, cdf_hi) if x > 0.0 else (cdf_hi, cdf_lo)
-    if (x > 0.0) == call:
-        c1, c2 = 1.0 - c1, 1.0 - c2
-    sign = 1.0 if call else -1.0
+    # Selected by 0/1 weights (exact: one product is zero), not by branches.
+    swap = 1.0 * (x > 0.0)
+    c1 = swap * cdf_lo + (1.0 - swap) * cdf_hi
+    c2 = swap * cdf_hi + (1.0 - swap) * cdf_lo
+    flip = 1.0 * ((x > 0.0) == call)
+    c1 = flip * (1.0 - c1) + (1.0 - flip) * c1
+    c2 = flip * (1.0 - c2) + (1.0 - flip) * c2
+    sign = 2.0 * call - 1.0
     dens = disc * root * vega_n  # S e^{-qt} phi(d1) = D sqrt(F K) vega_n
     s_div = fwd * disc  # S e^{-qt}
     k_disc = k * disc

@@ -295,15 +295,19 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
     # At s_c: h + s/2 = 0, and e^{-x/2} phi(s_c) = e^{x/2} / sqrt(2 pi) is the vega there.
     v_c = INV_SQRT_2PI * eh
     tabulated = _TABLE_LOW <= s_c < _TABLE_HIGH
+    i, w = 0, 0.0
     if tabulated:
-        pos = (s_c - _TABLE_LOW) * _INV_STEP
-        b_c = _lerp(int(pos), pos - int(pos), 2) * eh
+        # One row lookup serves b_c and the lower guess (rows in sqrt(s_c), see `_LOWER`).
+        pos = (math.sqrt(s_c) - _LOWER_U0) * (1.0 / _LOWER_STEP)
+        i = min(int(pos), _LOWER_ROWS - 2)
+        w = pos - i
+        b_c = (_LOWER_AUX[i, 1] + w * (_LOWER_AUX[i + 1, 1] - _LOWER_AUX[i, 1])) * eh
     else:
         b_c = 0.5 * eh - scaled_cdf(-s_c, v_c, inv_eh)
     if beta < b_c:
         log_beta = fast_log(beta)
         if tabulated:
-            guess = _lower_tabulated(x, log_beta, s_c)
+            guess = _lower_tabulated(x, log_beta, s_c, i, w)
         else:
             guess = _below_inflection(x, eh, inv_eh, beta, s_c, b_c, v_c)
         return guess, True, log_beta
@@ -312,11 +316,10 @@ def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[
 
 @njit(**JIT)
 def _tabulate(rows: int) -> NDArray[np.float64]:
-    """The x-only points of the upper guess on a grid of s_c = sqrt(2|x|): b_u / b_max,
-    v_u / v_c, and b_c / b_max (which splits the two objectives). Evaluating them per quote
-    was a normalized call each; linear interpolation on this grid is within ~1e-6 relative,
-    far inside the guess's own error."""
-    out = np.empty((rows, 3))
+    """The x-only points of the upper guess on a grid of s_c = sqrt(2|x|): b_u / b_max and
+    v_u / v_c. Evaluating them per quote was a normalized call each; linear interpolation on
+    this grid is within ~1e-6 relative, far inside the guess's own error."""
+    out = np.empty((rows, 2))
     for i in range(rows):
         s_c = _TABLE_LOW + _TABLE_STEP * i
         x = -0.5 * s_c * s_c
@@ -326,7 +329,6 @@ def _tabulate(rows: int) -> NDArray[np.float64]:
         b_u, v_u = normalized_call(x, eh, 1.0 / eh, s_c + (eh - b_c) / v_c)
         out[i, 0] = b_u / eh
         out[i, 1] = v_u / v_c
-        out[i, 2] = b_c / eh
     return out
 
 
@@ -349,10 +351,11 @@ _LOWER_SAMPLES = 4096
 def _tabulate_lower(
     rows: int, cols: int, samples: int
 ) -> tuple[NDArray[np.float32], NDArray[np.float64]]:
-    """s / (s_c w) on the (sqrt(s_c), w) grid, and ln(b_c / b_max) per row. Sampled forward at
-    s = m s_c / samples (a normalized call each), then resampled in w."""
+    """s / (s_c w) on the (sqrt(s_c), w) grid, and per row ln(b_c / b_max) and b_c / b_max (which
+    splits the two objectives). Sampled forward at s = m s_c / samples (a normalized call each),
+    then resampled in w."""
     table = np.empty((rows, cols), dtype=np.float32)
-    log_bc = np.empty(rows)
+    aux = np.empty((rows, 2))
     ws = np.empty(samples)
     ys = np.empty(samples)
     grid = np.linspace(0.0, 1.0, cols)
@@ -363,7 +366,8 @@ def _tabulate_lower(
         eh = math.exp(0.5 * x)
         b_c = 0.5 * eh - scaled_cdf(-s_c, INV_SQRT_2PI * eh, 1.0 / eh)
         ln_bc = math.log(b_c)
-        log_bc[j] = ln_bc - 0.5 * x
+        aux[j, 0] = ln_bc - 0.5 * x
+        aux[j, 1] = b_c / eh
         n = 0
         for m in range(1, samples):
             s = s_c * m / samples
@@ -381,21 +385,19 @@ def _tabulate_lower(
         n += 1
         for c in range(cols):  # flat below the first sample (w -> 0, where s / (s_c w) settles)
             table[j, c] = np.interp(grid[c], ws[:n], ys[:n])
-    return table, log_bc
+    return table, aux
 
 
-_LOWER, _LOWER_LOG_BC = _tabulate_lower(_LOWER_ROWS, _LOWER_COLS_M1 + 1, _LOWER_SAMPLES)
+_LOWER, _LOWER_AUX = _tabulate_lower(_LOWER_ROWS, _LOWER_COLS_M1 + 1, _LOWER_SAMPLES)
 
 
 @njit(**JIT)
-def _lower_tabulated(x: float, log_beta: float, s_c: float) -> float:
-    """The guess below the inflection point from `_LOWER` (bilinear), for 1/32 <= s_c < 6:
-    within 1.6e-3 of the root (2e-4 for s_c > 1/4), so one quartic solver step finishes."""
-    pos = (math.sqrt(s_c) - _LOWER_U0) * (1.0 / _LOWER_STEP)
-    i = min(int(pos), _LOWER_ROWS - 2)
-    wr = pos - i
-    a = _LOWER_LOG_BC[i]
-    w = math.sqrt((a + wr * (_LOWER_LOG_BC[i + 1] - a) + 0.5 * x) / log_beta)
+def _lower_tabulated(x: float, log_beta: float, s_c: float, i: int, wr: float) -> float:
+    """The guess below the inflection point from `_LOWER` (bilinear; row i, weight wr), for
+    1/32 <= s_c < 6: within 1.6e-3 of the root (2e-4 for s_c > 1/4), so one quartic solver
+    step finishes."""
+    a = _LOWER_AUX[i, 0]
+    w = math.sqrt((a + wr * (_LOWER_AUX[i + 1, 0] - a) + 0.5 * x) / log_beta)
     col = w * _LOWER_COLS_M1
     j = min(int(col), _LOWER_COLS_M1 - 1)
     v = col - j

@@ -71,11 +71,16 @@ def _lower_step(
         return math.nan, True
     r2 = h_sq * inv_s - 0.25 * s
     r3 = r2 * r2 - 3.0 * h_sq * inv_s * inv_s - 0.25
-    a = 1.0 / (ratio * log_b)  # vega / (b ln b): g2 and g3 are polynomials in ln b times a^n
-    nu = inv_log_beta * (log_beta - log_b) * ratio * log_b
-    g2 = -(log_b + 2.0) * a
-    g3 = ((2.0 * log_b + 6.0) * log_b + 6.0) * a * a
-    return _householder(nu, g2 + r2, g3 + 3.0 * g2 * r2 + r3), log_b < log_beta
+    # With A = b ln b / vega, the Newton step is nu = e A (e the relative residual in ln b) and
+    # the objective's h2 = p / A, h3 = q / A^2 with p and q polynomials in ln b: the Householder
+    # ratio nu (1 + h2 nu / 2) / (1 + nu (h2 + h3 nu / 6)) then needs a single division.
+    big_a = ratio * log_b
+    e = (log_beta - log_b) * inv_log_beta
+    p = r2 * big_a - (log_b + 2.0)
+    q = ((2.0 * log_b + 6.0) * log_b + 6.0) - 3.0 * (log_b + 2.0) * r2 * big_a + r3 * big_a * big_a
+    pe = p * e
+    step = e * big_a * (1.0 + 0.5 * pe) / (1.0 + pe + q * e * e * (1.0 / 6.0))
+    return step, log_b < log_beta
 
 
 @njit(**JIT)
