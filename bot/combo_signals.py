@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from bot.brackets import Bracket
 from bot.combo_brackets import SpreadBracket
 from bot.events import Notice
-from bot.spread_exits import close_spread, closing_working, held_combos
+from bot.spread_exits import cancel_limit_closes, close_spread, closing_working, held_combos
 from brokers.multileg import Leg, MultiLegOrder
 from brokers.orders import Intent, OrderStatus, OrderType, Side
 from market.instruments import CONTRACT_MULTIPLIER
@@ -132,8 +132,32 @@ def flatten_combos(engine: Engine, reason: str, symbol: str | None = None) -> li
             continue
         if symbol is not None and all(leg.symbol != symbol for leg in spec.legs):
             continue
-        held = min(held_combos(engine, spec.legs), combo.filled_quantity)
-        if held <= 0 or closing_working(engine, spec.legs):
-            continue  # gone, or its exit already works: never a second closing combo
-        out.append(close_spread(engine, spec.legs, held, "flatten", reason, spec.strategy))
+        if min(held_combos(engine, spec.legs), combo.filled_quantity) <= 0:
+            continue
+        cancel_limit_closes(engine, spec.legs)  # a resting take-profit must not hold it up
+        if closing_working(engine, spec.legs):  # the venue has not confirmed the cancel yet
+            engine.spreads_to_flatten[combo.client_order_id] = reason
+            continue
+        closing = _flatten_spread(engine, combo, reason)
+        if closing is not None:
+            out.append(closing)
     return out
+
+
+def flatten_after_cancel(engine: Engine, cancelled: ComboOrder) -> None:
+    """A closing combo ended: flatten the spreads that were waiting for it to be cancelled."""
+    if not cancelled.spec.closes or not cancelled.status.is_terminal:
+        return
+    for entry_id, reason in list(engine.spreads_to_flatten.items()):
+        entry = engine.orders.combos.combos.get(entry_id)
+        if entry is None or not closing_working(engine, entry.spec.legs):
+            del engine.spreads_to_flatten[entry_id]
+            if entry is not None:
+                _flatten_spread(engine, entry, reason)
+
+
+def _flatten_spread(engine: Engine, entry: ComboOrder, reason: str) -> ComboOrder | None:
+    held = min(held_combos(engine, entry.spec.legs), entry.filled_quantity)
+    if held <= 0:
+        return None
+    return close_spread(engine, entry.spec.legs, held, "flatten", reason, entry.spec.strategy)

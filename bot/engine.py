@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.brackets import Bracket, BracketBook
 from bot.combo_brackets import SpreadBracketBook
-from bot.combo_signals import act_on_combo, flatten_combos
+from bot.combo_signals import act_on_combo, flatten_after_cancel, flatten_combos
 from bot.config import OrdersConfig
 from bot.events import EventBus, Notice
 from bot.execution import Chain, ExecutionConfig, ExecutionManager, Kind
@@ -91,6 +91,10 @@ class Engine:
     _last_checked: datetime | None = None
     _drop_counters: dict[str, Any] = field(default_factory=dict)
     _warned: set[tuple[str, str]] = field(default_factory=set)
+    _flatten_after_cancel: dict[str, str] = field(default_factory=dict)  # symbol: reason
+    #: Spreads (by entry combo id) a flatten closes once their resting exit's cancel is
+    #: confirmed (bot/combo_signals.py).
+    spreads_to_flatten: dict[str, str] = field(default_factory=dict)
     last_event_at: datetime | None = None
     #: Called with each session at its close, after the day's books are written (the daily
     #: IV and volume history records itself here); a failing listener is logged, not raised.
@@ -115,6 +119,8 @@ class Engine:
             self.execution = ExecutionManager(self.orders, self.market, self.clock,
                                               ExecutionConfig(), self.bus)
         self.execution.done_listeners.append(self._on_chain_done)
+        self.orders.status_listeners.append(self._on_order_status)
+        self.orders.combos.listeners.append(partial(flatten_after_cancel, self))
         self.execution.combo_done_listeners.append(partial(rearm_spread, self))
 
     def resume(self) -> None:
@@ -358,10 +364,35 @@ class Engine:
         flatten_combos(self, reason, symbol)  # spreads close as one combo, never legged out
         for pos in self.portfolio.open_positions():
             if symbol is None or pos.symbol == symbol:
+                waiting = self._cancel_limit_exits(pos.symbol)
                 exit_order = self._exit(pos.symbol, reason, self.brackets.get(pos.symbol))
                 if exit_order is not None:
                     out.append(exit_order)
+                elif waiting:  # the venue has not confirmed the cancel yet
+                    self._flatten_after_cancel[pos.symbol] = reason
         return out
+
+    def _cancel_limit_exits(self, symbol: str) -> bool:
+        """A flatten must not wait on an exit resting at a limit (a take-profit being worked
+        may never fill): cancel it so the flatten policy closes the position. Returns whether
+        one was cancelled. Market exits and a spread's closing combo are left to finish."""
+        cancelled = False
+        for order in self.orders.open_orders():
+            request = order.request
+            if (request.symbol == symbol and request.intent is Intent.CLOSE
+                    and request.order_type is OrderType.LIMIT
+                    and self.orders.combos.combo_id(order.client_order_id) is None):
+                self.orders.cancel(order.client_order_id)
+                cancelled = True
+        return cancelled
+
+    def _on_order_status(self, order: Order) -> None:
+        """A cancel a flatten asked for is confirmed: close the position now."""
+        symbol = order.request.symbol
+        if (symbol in self._flatten_after_cancel and order.status.is_terminal
+                and not self._exit_working(symbol)):
+            reason = self._flatten_after_cancel.pop(symbol)
+            self._exit(symbol, reason, self.brackets.get(symbol))
 
     def _check_breaker(self, now: datetime) -> None:
         equity = self.portfolio.equity(self.market.quotes, at_liquidation=True)

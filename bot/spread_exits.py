@@ -40,6 +40,20 @@ def closing_working(engine: Engine, legs: tuple[Leg, ...]) -> bool:
         for combo in engine.orders.combos.combos.values())
 
 
+def cancel_limit_closes(engine: Engine, legs: tuple[Leg, ...]) -> bool:
+    """Cancel the closing combos resting at a limit on these legs (a flatten replaces them);
+    returns whether any was asked to cancel."""
+    symbols = {leg.symbol for leg in legs}
+    cancelled = False
+    for combo in list(engine.orders.combos.combos.values()):
+        spec = combo.spec
+        if (spec.closes and combo.status.is_open and spec.order_type is OrderType.LIMIT
+                and symbols.intersection(leg.symbol for leg in spec.legs)):
+            engine.orders.cancel(combo.client_order_id)
+            cancelled = True
+    return cancelled
+
+
 def close_spread(engine: Engine, legs: tuple[Leg, ...], quantity: int, kind: Kind,
                  reason: str, strategy: str) -> ComboOrder:
     """Send the combo that closes `quantity` combos of `legs` (opened as given)."""

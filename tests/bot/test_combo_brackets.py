@@ -42,16 +42,28 @@ class ProtectedSpread(Strategy):
         if self.fired or quote.symbol != HIGH or self.market.quote(LOW) is None:
             return []
         self.fired = True
-        return [Signal(self.name, SignalAction.BUY_TO_OPEN, LOW, quote.ts, 2.30, 0.8,
-                       "test spread", "XYZ", legs=LEGS, **self.protection)]
+        return [
+            Signal(
+                self.name,
+                SignalAction.BUY_TO_OPEN,
+                LOW,
+                quote.ts,
+                2.30,
+                0.8,
+                "test spread",
+                "XYZ",
+                legs=LEGS,
+                **self.protection,
+            )
+        ]
 
 
-def entered(tmp_path: Path | None = None, clock: SimClock | None = None,
-            **protection: Any) -> tuple[Bot, SimClock]:
+def entered(
+    tmp_path: Path | None = None, clock: SimClock | None = None, **protection: Any
+) -> tuple[Bot, SimClock]:
     clock = clock or SimClock(T0)
     bot = combo_bot(tmp_path, clock, run_tag="one", execution=NATURAL)
-    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock,
-                                                                 **protection)))
+    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock, **protection)))
     quotes(bot, (3.00, 3.20), (1.00, 1.10))
     assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (8, -8)
     return bot, clock
@@ -59,12 +71,16 @@ def entered(tmp_path: Path | None = None, clock: SimClock | None = None,
 
 def exits(bot: Bot) -> list[tuple[str, str, int]]:
     """(reason, status, quantity) of each closing combo."""
-    return [(c.spec.reason, c.status.value, c.spec.quantity)
-            for c in bot.orders.combos.combos.values() if c.spec.intent is Intent.CLOSE]
+    return [
+        (c.spec.reason, c.status.value, c.spec.quantity)
+        for c in bot.orders.combos.combos.values()
+        if c.spec.intent is Intent.CLOSE
+    ]
 
 
-def later(bot: Bot, clock: SimClock, seconds: float, low: tuple[float, float],
-          high: tuple[float, float]) -> None:
+def later(
+    bot: Bot, clock: SimClock, seconds: float, low: tuple[float, float], high: tuple[float, float]
+) -> None:
     clock.advance_to(T0 + timedelta(seconds=seconds))
     quotes(bot, low, high)
 
@@ -102,13 +118,17 @@ def test_the_time_stop_closes_the_spread() -> None:
 
 
 def test_the_spread_bracket_is_stored_with_the_entry_and_resumed_after_a_restart(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     clock = SimClock(T0)
     bot, _ = entered(tmp_path, clock, stop=1.50)
     [row] = bot.store.active_brackets()
     entry = next(c for c in bot.orders.combos.combos.values() if c.spec.intent is Intent.OPEN)
     assert (row["entry_id"], row["symbol"], row["stop"]) == (
-        entry.client_order_id, "XYZ 2-leg combo", 1.50)
+        entry.client_order_id,
+        "XYZ 2-leg combo",
+        1.50,
+    )
     bot.close()
 
     again = combo_bot(tmp_path, clock, run_tag="two", execution=NATURAL)
@@ -125,18 +145,17 @@ def test_a_denied_spread_entry_stores_no_bracket() -> None:
     clock = SimClock(T0)
     bot = combo_bot(clock=clock, execution=NATURAL)
     bot.control.set_state(TradingState.REDUCING, "test: exits only", clock.now())
-    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock,
-                                                                 stop=1.50)))
+    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock, stop=1.50)))
     quotes(bot, (3.00, 3.20), (1.00, 1.10))
     [entry] = [o for o in bot.store.load_orders() if o.request.symbol == "XYZ 2-leg combo"]
     assert entry.status is OrderStatus.DENIED
     assert bot.store.active_brackets() == []
 
 
-def test_flatten_never_sends_a_second_closing_combo_while_one_works() -> None:
-    """A take-profit combo rests at the net mid when a flatten comes. A second closing combo
-    would be refused by the risk gate (nothing left to reduce) and shout a denial at the
-    trader; the engine does not send it."""
+def test_flatten_replaces_a_closing_combo_resting_at_a_limit() -> None:
+    """A take-profit combo rests at the net mid when a flatten comes: it is cancelled and the
+    spread closes by the flatten policy, with no second closing combo sent alongside it (the
+    risk gate would refuse that one, with a denial notice to the trader)."""
     clock = SimClock(T0)
     bot = combo_bot(clock=clock, execution={"entry": {"style": "natural"}})
     bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock)))
@@ -145,6 +164,22 @@ def test_flatten_never_sends_a_second_closing_combo_while_one_works() -> None:
     resting = close_spread(bot.engine, legs, 8, "take_profit", "test: take profit", "t")
     assert resting.status is OrderStatus.ACCEPTED  # smart: at the net mid, not marketable
     bot.engine.flatten("test: flatten")
-    assert len(exits(bot)) == 1
+    assert exits(bot) == [("test: take profit", "cancelled", 8), ("test: flatten", "filled", 8)]
     assert [o for o in bot.store.load_orders() if o.status is OrderStatus.DENIED] == []
-    assert (bot.portfolio.quantity(LOW), bot.portfolio.quantity(HIGH)) == (8, -8)
+    assert bot.portfolio.quantity(LOW) == bot.portfolio.quantity(HIGH) == 0
+
+
+def test_flatten_of_a_spread_waits_for_a_cancel_the_venue_confirms_later() -> None:
+    clock = SimClock(T0)
+    bot = combo_bot(clock=clock, execution={"entry": {"style": "natural"}})
+    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock)))
+    quotes(bot, (3.00, 3.20), (1.00, 1.10))
+    legs = next(iter(bot.orders.combos.combos.values())).spec.legs
+    resting = close_spread(bot.engine, legs, 8, "take_profit", "test: take profit", "t")
+    venue_cancel, asked = bot.broker.cancel, list[str]()
+    bot.broker.cancel = asked.append  # type: ignore[method-assign,assignment]
+    bot.engine.flatten("test: flatten")
+    assert asked == [resting.client_order_id] and len(exits(bot)) == 1  # waits for the venue
+    venue_cancel(asked[0])
+    assert exits(bot) == [("test: take profit", "cancelled", 8), ("test: flatten", "filled", 8)]
+    assert bot.portfolio.quantity(LOW) == bot.portfolio.quantity(HIGH) == 0
