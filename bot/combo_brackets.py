@@ -73,5 +73,5 @@ class SpreadBracketBook:
 
     def due_time_stops(self, now: datetime) -> list[SpreadBracket]:
         return [s for s in self.by_entry.values()
-                if s.bracket.exit_id is None and s.bracket.time_stop_at is not None
+                if s.bracket.may_fire(now) and s.bracket.time_stop_at is not None
                 and now >= s.bracket.time_stop_at]

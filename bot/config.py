@@ -110,6 +110,12 @@ class OrdersConfig(Section):
     reconcile_interval_seconds: float = Field(
         60.0, gt=0, description="How often a running daemon compares its orders, fills and "
         "positions with the broker's (positions changed outside the bot are caught here).")
+    exit_retry_seconds: float = Field(
+        30.0, gt=0, description="After a stop, target or time stop exit is refused (no bid, "
+        "a risk rule, the broker), wait this long before trying again; the pause doubles with "
+        "each refusal.")
+    exit_retry_max_seconds: float = Field(
+        300.0, gt=0, description="The longest pause between refused exit attempts.")
 
 
 class HttpConfig(Section):

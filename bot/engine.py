@@ -29,7 +29,7 @@ from bot.spread_exits import rearm_spread, settle_spreads, spread_time_stops, wa
 from bot.strategy_book import StrategyBook
 from bot.trading_control import TradingControl
 from brokers.base import MarketAware
-from brokers.orders import Fill, Intent, Order, OrderType, Side
+from brokers.orders import Fill, Intent, Order, OrderStatus, OrderType, Side
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Bar, Quote, Trade, quote_problem
@@ -293,7 +293,7 @@ class Engine:
         if self.spread_brackets:
             watch_spreads(self, quote.symbol, quote.ts)
         bracket = self.brackets.get(quote.symbol)
-        if bracket is None or bracket.exit_id is not None:
+        if bracket is None or not bracket.may_fire(quote.ts):
             return
         fired = bracket.trigger(quote.bid, quote.ts)
         if fired is not None:
@@ -316,9 +316,19 @@ class Engine:
         assert self.execution is not None
         order = self.execution.execute(request, kind)
         self.summary.orders += 1
-        if bracket is not None and order.status.is_open:
-            bracket.exit_id = order.client_order_id
+        if bracket is not None:
+            self.after_exit(bracket, order.client_order_id, order.status)
         return order
+
+    def after_exit(self, bracket: Bracket, exit_id: str, status: OrderStatus) -> None:
+        """Track a bracket's exit: working, done, or refused (then pause before retrying)."""
+        if status.is_open:
+            bracket.sent(exit_id)
+        elif status is OrderStatus.FILLED:
+            bracket.sent(None)
+        else:
+            cfg = self.orders_config
+            bracket.refused(self.clock.now(), cfg.exit_retry_seconds, cfg.exit_retry_max_seconds)
 
     def _exit_working(self, symbol: str) -> bool:
         if self.execution is not None and self.execution.working(symbol):

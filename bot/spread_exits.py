@@ -68,7 +68,7 @@ def close_spread(engine: Engine, legs: tuple[Leg, ...], quantity: int, kind: Kin
 def watch_spreads(engine: Engine, symbol: str, now: datetime) -> None:
     """A leg of a held spread was quoted: fire the spreads' brackets whose time has come."""
     for spread in engine.spread_brackets.with_leg(symbol):
-        if spread.bracket.exit_id is None:
+        if spread.bracket.may_fire(now):
             fired = spread.trigger(engine.market.quote, now)
             if fired is not None:
                 _fire(engine, spread, *fired)
@@ -89,8 +89,7 @@ def _fire(engine: Engine, spread: SpreadBracket, kind: str, why: str) -> None:
         return
     combo = close_spread(engine, spread.legs, held, cast("Kind", kind), why,
                          entry.spec.strategy if entry is not None else "")
-    if combo.status.is_open:
-        spread.bracket.exit_id = combo.client_order_id
+    engine.after_exit(spread.bracket, combo.client_order_id, combo.status)
 
 
 def settle_spreads(engine: Engine, symbol: str) -> None:
