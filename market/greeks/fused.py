@@ -18,7 +18,7 @@ from numba import njit
 
 from market.greeks.iv_guess import initial_total_vol
 from market.greeks.logexp import fast_exp, fast_log
-from market.greeks.normal import INV_SQRT_2PI, JIT, scaled_cdf
+from market.greeks.normal import INLINE, INV_SQRT_2PI, JIT, scaled_cdf
 from market.greeks.solver import total_vol
 
 # IVReason codes (kept equal to implied_vol.IVReason; a test checks they match).
@@ -34,7 +34,7 @@ NOT_CONVERGED = 7
 _NOISE = 16.0 * 2.220446049250313e-16
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _precheck(p: float, s: float, k: float, t: float, r: float, q: float) -> int:
     finite = (
         math.isfinite(p)
@@ -53,7 +53,7 @@ def _precheck(p: float, s: float, k: float, t: float, r: float, q: float) -> int
     return OK
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _total_vol(
     p: float, call: bool, fwd: float, k: float, inv_disc: float, x: float, inv_root: float
 ) -> tuple[float, int, float]:
@@ -84,7 +84,7 @@ def _total_vol(
     return sd, OK, beta_otm
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _greeks(
     out: np.ndarray,
     i: int,

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from market.greeks.logexp import fast_exp, fast_log
 from market.greeks.normal import (
+    INLINE,
     INV_SQRT_2PI,
     JIT,
     approx_inverse_cdf,
@@ -285,7 +286,7 @@ def _above_inflection(
     return max(s_c, 1e-8) * 2.0
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def initial_total_vol(x: float, eh: float, inv_eh: float, beta: float) -> tuple[float, bool, float]:
     """Guess s for b(x, s) = beta (x <= 0, eh = e^{x/2}, 0 < beta < eh), whether beta is
     below the inflection point (refine on the lower objective) or not (the upper one), and
@@ -391,7 +392,7 @@ def _tabulate_lower(
 _LOWER, _LOWER_AUX = _tabulate_lower(_LOWER_ROWS, _LOWER_COLS_M1 + 1, _LOWER_SAMPLES)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _lower_tabulated(x: float, log_beta: float, s_c: float, i: int, wr: float) -> float:
     """The guess below the inflection point from `_LOWER` (bilinear; row i, weight wr), for
     1/32 <= s_c < 6: within 1.6e-3 of the root (2e-4 for s_c > 1/4), so one quartic solver

@@ -27,7 +27,7 @@ from numba import njit, types
 from numba.extending import intrinsic
 from numpy.typing import NDArray
 
-from market.greeks.normal import JIT
+from market.greeks.normal import INLINE
 
 
 @intrinsic
@@ -91,7 +91,7 @@ def _log_table() -> tuple[NDArray[np.float64], NDArray[np.float64]]:
 _LOG_INV_C, _LOG_C = _log_table()
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def fast_log(x: float) -> float:
     """ln x (see the module docstring for the error)."""
     b = _bits(x)
@@ -123,7 +123,7 @@ _EXP_TABLE = np.array([2.0 ** (j / _EXP_N) for j in range(_EXP_N)])
 _EXP_TABLE_BITS = _EXP_TABLE.view(np.int64).copy()
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def fast_exp(x: float) -> float:
     """e^x (see the module docstring for the error)."""
     if not abs(x) <= 700.0:

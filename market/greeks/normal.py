@@ -22,6 +22,10 @@ from numba import njit
 # which the solver's bracket handles), and fused multiply-add allowed (more accurate, not less)
 # but no other fast-math licence.
 JIT = {"cache": True, "error_model": "numpy", "fastmath": {"contract"}}
+# The small functions on the hot path are inlined by numba itself: left to LLVM, the larger
+# ones (a rational erfcx, a Phi) stayed out-of-line calls with numba's status-code convention
+# and spilled the caller's registers around every call.
+INLINE = {**JIT, "inline": "always"}
 
 SQRT_HALF = 0.7071067811865476
 SQRT_HALF_PI = 1.2533141373155003  # sqrt(pi/2)
@@ -81,7 +85,7 @@ _TAIL_DEN = (
 )
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _poly(coeffs: tuple[float, ...], u: float) -> float:
     """Horner's rule (the loop over a constant tuple is unrolled by the compiler)."""
     acc = 0.0
@@ -90,7 +94,7 @@ def _poly(coeffs: tuple[float, ...], u: float) -> float:
     return acc
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _estrin8(c: tuple[float, ...], u: float) -> float:
     """A degree-8 polynomial (coefficients highest first) by Estrin's scheme: the same terms
     as Horner's rule but about half the chain of dependent multiply-adds."""
@@ -101,14 +105,14 @@ def _estrin8(c: tuple[float, ...], u: float) -> float:
     return low + (high + c[0] * u4) * u4
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def erf_small(u: float) -> float:
     """erf(u) for |u| <= 0.46875 (Cody's interval 1)."""
     y = u * u
     return u * _poly(_ERF_NUM, y) / _poly(_ERF_DEN, y)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def erfcx(u: float) -> float:
     """exp(u^2) erfc(u) for u >= 0.46875 (Cody's intervals 2 and 3)."""
     if u <= 4.0:
@@ -128,7 +132,7 @@ def cdf_from_pdf(z: float, pdf: float) -> float:
     return 1.0 - SQRT_HALF_PI * pdf * erfcx(z * SQRT_HALF)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def scaled_cdf(z: float, scaled_pdf: float, scale: float) -> float:
     """scale * Phi(z), given scaled_pdf = scale * phi(z): no division by the scale."""
     if z < -CDF_SMALL:

@@ -16,7 +16,7 @@ from numba import njit
 from market.greeks.logexp import fast_exp, fast_log
 from market.greeks.normal import (
     CDF_SMALL,
-    JIT,
+    INLINE,
     LN_SQRT_2PI,
     SQRT_HALF,
     SQRT_HALF_PI,
@@ -30,12 +30,12 @@ NOISE_STEP = 1e-9  # a step that stops shrinking below this is rounding noise
 REL_BRACKET = 1e-13  # a bracket this narrow (relative) pins s down
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _householder(nu: float, h2: float, h3: float) -> float:
     return nu * (1.0 + 0.5 * h2 * nu) / (1.0 + nu * (h2 + h3 * nu / 6.0))
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _ratio_and_log(
     h: float, half: float, eh: float, inv_eh: float, upper: bool
 ) -> tuple[float, float]:
@@ -57,7 +57,7 @@ def _ratio_and_log(
     return value / vega, fast_log(value)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _lower_step(
     x: float, eh: float, inv_eh: float, log_beta: float, inv_log_beta: float, s: float
 ) -> tuple[float, bool]:
@@ -83,7 +83,7 @@ def _lower_step(
     return step, log_b < log_beta
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def _upper_step(
     x: float, eh: float, inv_eh: float, log_gap_beta: float, s: float
 ) -> tuple[float, bool]:
@@ -101,7 +101,7 @@ def _upper_step(
     return (_householder(nu, k2 + r2, 2.0 * k2 * k2 + 3.0 * k2 * r2 + r3), log_gap > log_gap_beta)
 
 
-@njit(**JIT)
+@njit(**INLINE)
 def total_vol(
     x: float,
     eh: float,

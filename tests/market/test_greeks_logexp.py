@@ -8,15 +8,19 @@ import numpy as np
 from numba import njit
 
 from market.greeks.logexp import fast_exp, fast_log
+from market.greeks.normal import JIT
+
+# Compiled with the kernel's flags (fused multiply-add allowed), as they are inlined there.
+KERNEL_FLAGS = {**JIT, "cache": False}
 
 
-@njit(cache=False)
+@njit(**KERNEL_FLAGS)
 def _apply_log(a: np.ndarray, out: np.ndarray) -> None:
     for i in range(a.size):
         out[i] = fast_log(a[i])
 
 
-@njit(cache=False)
+@njit(**KERNEL_FLAGS)
 def _apply_exp(a: np.ndarray, out: np.ndarray) -> None:
     for i in range(a.size):
         out[i] = fast_exp(a[i])
