@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from market.data import Bar, Quote, Trade
+from market.feeds.parsed_cache import read_csv_cached
 
 Event = Quote | Trade | Bar
 
@@ -120,7 +121,7 @@ class ReplayFeed:
     def _open_interest(self, day: ReplayDay) -> _Stream:
         """Figures released at their publication stamp (a point in time, not a bar)."""
         assert day.open_interest is not None
-        df = pd.read_csv(
+        df = read_csv_cached(
             day.open_interest, usecols=["timestamp", "occ_symbol", "open_interest"]
         ).dropna()
         codes, uniques = pd.factorize(df.timestamp)
@@ -136,7 +137,7 @@ class ReplayFeed:
 
     def _underlying(self, day: ReplayDay) -> list[_Stream]:
         assert day.underlying_minute is not None
-        df = pd.read_csv(day.underlying_minute)
+        df = read_csv_cached(day.underlying_minute)
         if self.regular_hours_only:
             if "regular_hours" in df:
                 df = df[df.regular_hours.astype(str) == "True"]
@@ -179,7 +180,7 @@ class ReplayFeed:
 
     def _option_trades(self, day: ReplayDay) -> _Stream:
         assert day.trades is not None
-        df = pd.read_csv(day.trades, usecols=["timestamp", "occ_symbol", "close", "volume"])
+        df = read_csv_cached(day.trades, usecols=["timestamp", "occ_symbol", "close", "volume"])
         times, keys = self._release_times(df.timestamp)
         syms = df.occ_symbol.tolist()
         prices = df.close.to_numpy(dtype=float).tolist()
@@ -193,7 +194,7 @@ class ReplayFeed:
 
     def _option_quotes(self, day: ReplayDay) -> _Stream:
         assert day.quotes is not None
-        df = pd.read_csv(
+        df = read_csv_cached(
             day.quotes,
             usecols=["timestamp", "occ_symbol", "bid_close", "bid_size", "ask_close", "ask_size"],
         )
