@@ -56,6 +56,9 @@ class AccountView:
     _equity_version: int = field(default=-1, repr=False)
     _equity_marks: int = field(default=-1, repr=False)
     _day: _Day | None = field(default=None, repr=False)
+    _epoch_of: tuple[object, Callable[[datetime], int] | None] = field(
+        default=(None, None), repr=False
+    )
     _checking: bool = field(default=False, repr=False)
     _sessions: dict[date, Session | None] = field(default_factory=dict, repr=False)
     _windows: dict[tuple[date, int], date] = field(default_factory=dict, repr=False)
@@ -79,12 +82,9 @@ class AccountView:
         self.journal.record(fill)
 
     def now(self) -> datetime:
-        """The clock, read once per risk check."""
-        if not self._checking:
-            return self.clock.now()
-        if self._now is None:
-            self._now = self.clock.now()
-        return self._now
+        """The clock, read once per risk check (at `begin_check`)."""
+        now = self._now
+        return self.clock.now() if now is None else now
 
     @property
     def equity(self) -> float:
@@ -118,7 +118,8 @@ class AccountView:
         return self.control.paused
 
     def position_quantity(self, symbol: str) -> int:
-        return self.portfolio.quantity(symbol)
+        pos = self.portfolio.positions.get(symbol)
+        return 0 if pos is None else pos.quantity
 
     def positions(self) -> Mapping[str, HeldPosition]:
         """Open positions only (the portfolio also keeps every symbol flattened today)."""
@@ -128,7 +129,7 @@ class AccountView:
         """Within one risk check nothing changes: the clock is read once and the book is
         validated once (decision 0165); the sums themselves live across checks."""
         self._checking = True
-        self._now = None
+        self._now = self.clock.now()
         self._book_fresh = False
 
     def end_check(self) -> None:
@@ -197,7 +198,7 @@ class AccountView:
         return book.trades
 
     def quote(self, symbol: str) -> Quote | None:
-        return self.market.quote(symbol)
+        return self.market.quotes.get(symbol)
 
     def volume(self, symbol: str) -> int:
         return self.market.volume(symbol)
@@ -210,8 +211,12 @@ class AccountView:
 
     def greeks_epoch(self) -> int | None:
         """The source's epoch (`QuoteGreeks.epoch`), None for a source without one."""
-        epoch = getattr(self.greeks_source, "epoch", None)
-        return None if epoch is None else int(epoch(self.now()))
+        source = self.greeks_source
+        known = self._epoch_of
+        if known[0] is not source:
+            known = self._epoch_of = (source, getattr(source, "epoch", None))
+        epoch = known[1]
+        return None if epoch is None else epoch(self._now or self.clock.now())  # type: ignore[no-any-return]
 
     def today(self) -> date:
         """The New York date of now."""
@@ -225,7 +230,7 @@ class AccountView:
     def _today(self) -> _Day:
         """Time zone maths is not free, so the day is kept with the UTC instants it starts and
         ends at, and its session, and recomputed only outside them (two comparisons a check)."""
-        now = self.now()
+        now = self._now or self.clock.now()
         day = self._day
         if day is not None and day.start <= now < day.end:
             return day
@@ -248,7 +253,7 @@ class AccountView:
             return session
 
     def premium_opened_today(self) -> float:
-        return self.journal.premium_on(self.today())
+        return self.journal.premium_on(self._today().date)
 
     def day_trades_in_window(self, sessions: int) -> int:
         today = self.today()

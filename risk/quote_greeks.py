@@ -41,7 +41,9 @@ class QuoteGreeks:
 
     def __call__(self, symbol: str) -> ContractGreeks | None:
         now = self.clock.now()
-        epoch = self.epoch(now)
+        start, end, epoch = self._epoch
+        if not start <= now < end:
+            epoch = self.epoch(now)
         hit = self._cache.get(symbol)
         if hit is not None and hit[0] == epoch:
             return hit[1]

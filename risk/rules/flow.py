@@ -51,7 +51,10 @@ class OrderRateThrottle:
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         if not self._sent or not is_entry(request, ctx):
             return APPROVE
-        if self._under(self.per_minute, self._sent) and self._under(self.per_second, self._second):
+        per_minute, per_second = self.per_minute, self.per_second
+        if (per_minute is None or len(self._sent) < per_minute) and (
+            per_second is None or len(self._second) < per_second
+        ):
             return APPROVE  # under both limits before pruning: pruning only lowers the counts
         self._prune(ctx.now())
         if self.per_minute is not None and len(self._sent) >= self.per_minute:
@@ -64,10 +67,6 @@ class OrderRateThrottle:
                 f"{len(self._second)} orders in the last second, max {self.per_second}",
             )
         return APPROVE
-
-    @staticmethod
-    def _under(limit: int | None, window: deque[datetime]) -> bool:
-        return limit is None or len(window) < limit
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
         self._prune(now)

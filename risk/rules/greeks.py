@@ -137,7 +137,7 @@ class GreeksLimit:
                 self.name,
                 f"Greeks of held {unknown} unknown: cannot check the portfolio Greeks limits",
             )
-        unit = dollar_greeks(own, 1 if request.side is BUY else -1, multiplier(request.symbol))
+        unit = self._unit(own, request)
         wanted = request.quantity
         allowed, why = wanted, ""
         for i, greek, low, high in self._limited:
@@ -157,6 +157,16 @@ class GreeksLimit:
             return Reject(self.name, why)
         return Resize(allowed, self.name, why)
 
+    def _unit(self, own: ContractGreeks, request: OrderRequest) -> tuple[float, ...]:
+        """Dollar Greeks of one contract of the order, kept for the last (Greeks, side,
+        contract)."""
+        last = self._last
+        buy, symbol = request.side is BUY, request.symbol
+        if own is not last.own or buy is not last.own_buy or symbol != last.own_symbol:
+            last.unit = dollar_greeks(own, 1 if buy else -1, multiplier(symbol))
+            last.own, last.own_buy, last.own_symbol = own, buy, symbol
+        return last.unit
+
     def _bounds(self, index: int) -> tuple[float | None, float | None]:
         lim = self.limits
         if index == 3:
@@ -173,7 +183,19 @@ class _Totals:
     identity), the Greeks source's epoch, and each option's Greeks (identity, for a source
     without epochs)."""
 
-    __slots__ = ("epoch", "exposure", "greeks", "shares", "symbols", "totals", "unknown")
+    __slots__ = (
+        "epoch",
+        "exposure",
+        "greeks",
+        "own",
+        "own_buy",
+        "own_symbol",
+        "shares",
+        "symbols",
+        "totals",
+        "unit",
+        "unknown",
+    )
 
     def __init__(self) -> None:
         self.exposure: object = None
@@ -183,6 +205,10 @@ class _Totals:
         self.greeks: list[ContractGreeks | None] = []
         self.totals: list[float] = []
         self.unknown: str | None = None
+        self.own: ContractGreeks | None = None  # the last order's contract Greeks and side
+        self.own_buy = False
+        self.own_symbol = ""
+        self.unit: tuple[float, ...] = ()
 
 
 def _max_quantity(total: float, unit: float, low: float, high: float, wanted: int) -> int:
