@@ -135,11 +135,11 @@ def cdf_from_pdf(z: float, pdf: float) -> float:
 @njit(**INLINE)
 def scaled_cdf(z: float, scaled_pdf: float, scale: float) -> float:
     """scale * Phi(z), given scaled_pdf = scale * phi(z): no division by the scale."""
-    if z < -CDF_SMALL:
-        return SQRT_HALF_PI * scaled_pdf * erfcx(-z * SQRT_HALF)
-    if z <= CDF_SMALL:
+    if abs(z) <= CDF_SMALL:
         return scale * (0.5 + 0.5 * erf_small(z * SQRT_HALF))
-    return scale - SQRT_HALF_PI * scaled_pdf * erfcx(z * SQRT_HALF)
+    # One tail mass for both signs (one copy of erfcx where this is inlined).
+    tail = SQRT_HALF_PI * scaled_pdf * erfcx(abs(z) * SQRT_HALF)
+    return tail if z < 0.0 else scale - tail
 
 
 @njit(**JIT)
