@@ -105,6 +105,10 @@ class OrdersConfig(Section):
     flatten_before_close_minutes: int = Field(
         5, ge=0, description="Close every position this many minutes before the session "
         "closes (early closes included); 0 disables.")
+    close_expiring_before_close_minutes: int = Field(
+        10, ge=0, description="Close positions in contracts expiring today this many minutes "
+        "before the close, even with the end-of-day flatten off (a long option left in the "
+        "money is exercised into stock, a short one can be assigned); 0 disables.")
     cancel_open_orders_on_shutdown: bool = Field(
         True, description="On SIGTERM, cancel working orders (else leave them at the broker).")
     reconcile_interval_seconds: float = Field(

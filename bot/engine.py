@@ -33,6 +33,7 @@ from brokers.orders import Fill, Intent, Order, OrderStatus, OrderType, Side
 from market.calendar import NEW_YORK, ExchangeCalendar, Session
 from market.clock import Clock
 from market.data import Bar, Quote, Trade, quote_problem
+from market.instruments import OptionSymbol, is_option_symbol
 from market.state import MarketState
 from risk.breaker import DailyLossBreaker
 from risk.config import RiskConfig
@@ -55,6 +56,7 @@ _INF = float("inf")
 class SessionPlan:
     session: Session
     flatten_at: datetime
+    expiring_at: datetime | None = None  # close what expires today (None: off)
     flattened: bool = False
     closed: bool = False
 
@@ -427,6 +429,9 @@ class Engine:
         plan = self._plan
         if plan is None or plan.closed:
             return
+        if plan.expiring_at is not None and now >= plan.expiring_at:
+            plan.expiring_at = None
+            self._close_expiring(plan.session)
         if not plan.flattened and now >= plan.flatten_at:
             plan.flattened = True
             if self.orders_config.flatten_before_close_minutes and (
@@ -455,8 +460,21 @@ class Engine:
     def _new_plan(self, session: Session) -> SessionPlan:
         cfg = self.orders_config
         # Entries near the close are the risk gate's call (risk.session), not the engine's.
-        return SessionPlan(session,
-                           session.close - timedelta(minutes=cfg.flatten_before_close_minutes))
+        expiring = cfg.close_expiring_before_close_minutes
+        return SessionPlan(
+            session, session.close - timedelta(minutes=cfg.flatten_before_close_minutes),
+            session.close - timedelta(minutes=expiring) if expiring else None)
+
+    def _close_expiring(self, session: Session) -> None:
+        """Close what expires today (single contracts and the spreads they are legs of)."""
+        minutes = self.orders_config.close_expiring_before_close_minutes
+        reason = (f"expires today: closed {minutes} min before the "
+                  f"{session.close.astimezone(NEW_YORK):%H:%M} close")
+        for pos in self.portfolio.open_positions():
+            if not is_option_symbol(pos.symbol):
+                continue
+            if OptionSymbol.parse(pos.symbol).expiration <= session.day:
+                self.flatten(reason, pos.symbol)
 
     def close_session(self) -> None:
         """At the close: day orders expire, expiring options settle, the day's P&L is kept."""
