@@ -1,9 +1,11 @@
 """The compiled per-option loop: validate, normalize, solve the IV, fill the Greeks (numba).
 
 One pass over the quotes, one option at a time, nothing allocated inside: the only costs left
-are the special functions (1-2 exp + 1 log + 1 sqrt to normalize, 2-3 exp for the guess, 1 log
-per Householder step plus an exp near the money, 1 exp for the Greeks; Phi itself is rational,
-see `normal`). Single-threaded on purpose: the daemon owns its cores, and figures are per core.
+are the special functions (1 exp + 1 log + 2 sqrt to normalize, 1 log + 3 sqrt and a table for
+the guess, 1 log per Householder step plus an exp near the money, 1 exp for the Greeks; Phi
+itself is rational, see `normal`; log and exp are inlined, see `logexp`), and the helpers are
+inlined by numba (`normal.INLINE`). Single-threaded on purpose: the daemon owns its cores, and
+figures are per core.
 
 Inputs are 1-d arrays of length n, or of length 1 for a value shared by every option (a rate,
 a dividend yield), so scalars are never copied out to n.

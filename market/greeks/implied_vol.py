@@ -6,11 +6,12 @@ and run one option at a time in a single pass (`fused`):
 1. Normalize: with forward F, discount D, ``x = ln(F/K)`` and ``beta = price / (D sqrt(F K))``
    every option becomes an out-of-the-money call in ``(x <= 0, beta)``; an in-the-money quote
    is turned into its out-of-the-money twin by put-call parity (its time value).
-2. Start from Jäckel's four-branch rational-cubic guesses (`iv_guess`), typically within
-   0.3% of the answer (the lowest branch's bias corrected from a table).
+2. Start from a guess (`iv_guess`): below the inflection point (most quotes) the answer
+   read from a table, within 1.6e-3 (~1e-4 typically); above it Jäckel's rational-cubic
+   branches, typically within 0.3%.
 3. Refine with third-order Householder steps on an objective chosen per region (1/ln b
-   below the inflection point, -ln(b_max - b) above it); one or two steps per quote reach
-   ~1e-12 (`solver`). A bracket kept from the signs of the residuals turns any step that
+   below the inflection point, -ln(b_max - b) above it); one step per quote (rarely two)
+   reaches ~1e-12 (`solver`). A bracket kept from the signs of the residuals turns any step that
    would leave it into bisection, so the solver cannot diverge.
 
 Quotes with no implied volatility get NaN and a reason code (`IVReason`), never a number.

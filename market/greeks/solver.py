@@ -4,7 +4,7 @@ Third-order Householder steps on Jäckel's objectives: ``1/ln b`` below the infl
 (nearly linear there) and ``-ln(b_max - b)`` above it, with ``b_max - b`` computed directly
 rather than by subtraction. A bracket kept from the signs of the residuals turns any step that
 would leave it into bisection, so the iteration cannot diverge. Each step costs one log, two
-rational erfcx (see `normal`) and three divisions, plus an exp when a Phi argument is near 0.
+rational erfcx (see `normal`) and two divisions, plus an exp when a Phi argument is near 0.
 """
 
 from __future__ import annotations
