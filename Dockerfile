@@ -15,6 +15,9 @@ COPY --from=build /src /app
 WORKDIR /app
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1
 RUN mkdir -p /app/var && chown tradefly:tradefly /app/var
+# Compile the IV kernel into the image (numba's cache, readable by the daemon's user): a fresh
+# compile takes ~45 s, which every container start would otherwise pay before trading.
+RUN python -c "from market.greeks import warm_up; warm_up()"
 USER tradefly
 EXPOSE 8088
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -42,6 +42,11 @@ def test_dockerfile_is_slim_non_root_locked_and_health_checked() -> None:
     assert users and users[-1] not in ("root", "0")
     assert any(k == "HEALTHCHECK" and "/healthz" in v for k, v in instructions)
     assert any(k == "RUN" and "--frozen" in v for k, v in instructions), "installs the lock"
+    # The compiled IV kernel is baked in (a fresh compile is ~45 s at every container start),
+    # written before the switch to the daemon's user.
+    kinds = [k for k, _ in instructions]
+    warm = [i for i, (k, v) in enumerate(instructions) if k == "RUN" and "warm_up()" in v]
+    assert warm and warm[-1] < len(kinds) - 1 - kinds[::-1].index("USER")
 
 
 def test_compose_runs_the_bot_with_postgres_and_no_inline_secrets() -> None:
