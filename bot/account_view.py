@@ -163,7 +163,7 @@ class AccountView:
         if old is not None and old.portfolio_version == portfolio:
             held = old.held
         else:
-            held = {s: p for s, p in self.portfolio.positions.items() if p.quantity}
+            held = dict(self.portfolio.held)
             symbols = frozenset(held)
             if symbols != self.market.watched:
                 self.market.watch(symbols)

@@ -74,10 +74,14 @@ class Portfolio:
     #: Moves whenever cash or any position changes (a committed fill, a restore): readers that
     #: keep sums over the book (the risk view) recompute only when it moved (decision 0355).
     version: int = 0
+    #: The positions with a quantity (`positions` also keeps every symbol flattened today),
+    #: kept by `commit` and `restore` so readers need not scan the whole book.
+    held: dict[str, Position] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.cash == 0.0:
             self.cash = self.starting_cash
+        self.held = {s: p for s, p in self.positions.items() if p.quantity}
 
     def position(self, symbol: str) -> Position:
         pos = self.positions.get(symbol)
@@ -105,6 +109,10 @@ class Portfolio:
 
     def commit(self, fill: Fill, position: Position) -> None:
         self.positions[fill.symbol] = position
+        if position.quantity:
+            self.held[fill.symbol] = position
+        else:
+            self.held.pop(fill.symbol, None)
         self.cash -= fill.side.sign * fill.price * fill.quantity * multiplier(fill.symbol)
         self.cash -= fill.commission
         self.fills_seen += 1
@@ -117,6 +125,7 @@ class Portfolio:
             )
             for p in positions
         }
+        self.held = {s: p for s, p in self.positions.items() if p.quantity}
         self.cash = cash
         self.version += 1
 

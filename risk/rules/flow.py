@@ -21,6 +21,7 @@ from risk.rules.common import is_entry
 
 SECOND = timedelta(seconds=1)
 MINUTE = timedelta(minutes=1)
+PRUNE_EVERY = 32
 
 
 @dataclass
@@ -69,8 +70,14 @@ class OrderRateThrottle:
         return APPROVE
 
     def on_approved(self, request: OrderRequest, now: datetime) -> None:
-        self._prune(now)
-        self._sent.append(now)
+        """Record an approval. The windows are pruned every `PRUNE_EVERY` approvals, not on
+        each (an approval pays two datetime sums less): `check` prunes before it ever refuses,
+        so counts near a limit stay exact, and the queues hold at most a window plus
+        `PRUNE_EVERY` entries (decision 0355)."""
+        sent = self._sent
+        if len(sent) % PRUNE_EVERY == 0:
+            self._prune(now)
+        sent.append(now)
         self._second.append(now)
 
 

@@ -91,18 +91,22 @@ class GreeksLimit:
     def _sum(self, exposure: Exposure, ctx: RiskContext) -> tuple[list[float], str | None]:
         reject_unknown = self._on[1]
         epoch = ctx.greeks_epoch()
+        last = self._last
         delta = gamma = vega = theta = 0.0
         unknown = None
         shares = False
         symbols: list[str] = []
         seen: list[ContractGreeks | None] = []
+        memo = last.by_symbol if epoch is not None and epoch == last.epoch else {}
         for sym, qty in exposure.signed_by_symbol.items():
             if not qty:
                 continue
-            g = self._greeks(sym, ctx)
             if option_of(sym) is None:
                 shares = True
+                g = self._greeks(sym, ctx)
             else:
+                # Within one epoch a contract's Greeks do not change: ask the source once.
+                g = memo[sym] if sym in memo else self._greeks(sym, ctx)
                 symbols.append(sym)
                 seen.append(g)
             if g is None:
@@ -113,7 +117,7 @@ class GreeksLimit:
             d, ga, v, t = dollar_greeks(g, qty, multiplier(sym))
             delta, gamma, vega, theta = delta + d, gamma + ga, vega + v, theta + t
         totals = [delta, gamma, vega, theta]
-        last = self._last
+        last.by_symbol = dict(zip(symbols, seen, strict=True))
         last.exposure, last.epoch, last.shares = exposure, epoch, shares
         last.symbols, last.greeks = symbols, seen
         last.totals, last.unknown = totals, unknown
@@ -184,6 +188,7 @@ class _Totals:
     without epochs)."""
 
     __slots__ = (
+        "by_symbol",
         "epoch",
         "exposure",
         "greeks",
@@ -206,6 +211,7 @@ class _Totals:
         self.totals: list[float] = []
         self.unknown: str | None = None
         self.own: ContractGreeks | None = None  # the last order's contract Greeks and side
+        self.by_symbol: dict[str, ContractGreeks | None] = {}  # options' Greeks in `epoch`
         self.own_buy = False
         self.own_symbol = ""
         self.unit: tuple[float, ...] = ()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from brokers.orders import Order, OrderStatus
 from risk.decision import APPROVE, Reject
 from risk.manager import RiskManager
-from risk.rules.flow import DuplicateOrderGuard, OrderRateThrottle
+from risk.rules.flow import PRUNE_EVERY, DuplicateOrderGuard, OrderRateThrottle
 from risk.rules.limits import OrderSanity
 from tests.risk.fakes import CALL, NOON, PUT, FakeContext, Held, buy, passes, sell
 
@@ -119,3 +119,16 @@ def test_remember_without_rules_that_remember_is_a_no_op():
     manager = RiskManager([OrderSanity()])
     assert manager.memory is None
     assert manager.remember([Order(buy(CALL), NOON, OrderStatus.FILLED)], NOON) == 0
+
+
+def test_throttle_stays_exact_and_bounded_when_approvals_prune_lazily():
+    rule = OrderRateThrottle(per_second=None, per_minute=40)
+    manager = RiskManager([rule])
+    ctx = FakeContext()
+    for i in range(600):  # one approval a second for ten minutes: 60 in any minute > 40
+        ctx.at = NOON + timedelta(seconds=i)
+        verdict = manager.check(buy(symbols(1)[0]), ctx)
+        # Approved while fewer than 40 approvals fall in the last minute: exactly the first
+        # 40 seconds of each 60 (approvals at i-59..i-1 are in the window).
+        assert verdict.approved == (i % 60 < 40), i
+        assert len(rule._sent) <= 40 + PRUNE_EVERY  # a window plus one pruning interval

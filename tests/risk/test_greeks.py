@@ -117,5 +117,7 @@ def test_a_new_book_is_summed_again_within_the_same_epoch():
     assert rule.check(buy(CALL, 3), ctx) is APPROVE
     ctx.held[CALL] = Held(5)  # filled meanwhile: the bot's view builds a new exposure
     ctx.kept = None
+    ctx.asked.clear()
     decision = rule.check(buy(CALL, 1), ctx)
     assert isinstance(decision, Reject) and "187,500 → 225,000" in decision.reason
+    assert ctx.asked == [CALL]  # the order's own: the held call's Greeks of this epoch kept
