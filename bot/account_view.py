@@ -66,6 +66,7 @@ class AccountView:
     def __post_init__(self) -> None:
         self.journal.load(self.orders.store.load_fills())
         self.orders.fill_listeners.append(self._on_fill)
+        self.orders.status_listeners.append(self._on_status)
         self.remember_recent_orders()
 
     def remember_recent_orders(self) -> int:
@@ -80,6 +81,18 @@ class AccountView:
 
     def _on_fill(self, fill: Fill, _order: Order | None) -> None:
         self.journal.record(fill)
+        self.refresh()
+
+    def _on_status(self, _order: Order) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Rebuild now what a change of the books made stale (the kept sums, equity), in the
+        handler of the fill or status change that moved them, so the next risk check reads
+        them instead of paying for the rebuild (decision 0355). Reads are exact either way."""
+        if not self._checking:
+            self.open_trade_count()  # rebuilds the book if it moved, and counts the trades
+            self.equity  # noqa: B018 - re-marks equity if the portfolio moved
 
     def now(self) -> datetime:
         """The clock, read once per risk check (at `begin_check`)."""

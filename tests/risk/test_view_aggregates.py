@@ -198,3 +198,23 @@ def test_market_watch_counts_only_watched_symbols():
     assert market.watched_quotes == seen + 2
     market.on_quote(Quote(CALL, START, 1.0, 1.1, 1, 1))
     assert market.watched_quotes == seen + 2
+
+
+def test_a_fill_rebuilds_the_views_sums_in_its_handler_not_in_the_next_check():
+    clock = SimClock(START)
+    bot = build_bot(make_settings(strategies={}), clock, run_tag="agg")
+    view = view_of(bot)
+    liven(bot, clock, CALL)
+    bot.orders.submit(
+        bot.orders.new_request(CALL, Side.BUY, 2, intent=Intent.OPEN, limit_price=10.00)
+    )
+    book = view._book  # rebuilt by the fill's handler, before any further check
+    assert book is not None and CALL in book.held
+    assert (book.portfolio_version, book.orders_version) == (
+        bot.portfolio.version,
+        bot.orders.version,
+    )
+    view.begin_check()
+    assert view.exposure() is book.exposure  # the check reads it as it is
+    view.end_check()
+    bot.close()
