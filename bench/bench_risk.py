@@ -52,7 +52,7 @@ from tests.conftest import make_settings  # noqa: E402
 
 N = 20_000
 STEP = timedelta(seconds=0.06)  # between orders: past the 0.05 s duplicate window
-START = datetime(2015, 12, 24, 15, 30, tzinfo=UTC)
+START = datetime(2015, 12, 24, 14, 40, tzinfo=UTC)  # 09:40 New York: 7 runs of 20 min fit
 RISK = {
     "max_concurrent_trades": 10,
     "options": {"max_premium_per_trade": 50_000},
