@@ -66,7 +66,20 @@ class GreeksLimit:
         quote = ctx.quote(symbol)
         return None if quote is None else ContractGreeks(1.0, 0.0, 0.0, 0.0, quote.mid)
 
-    def _portfolio(self, ctx: RiskContext) -> tuple[list[float], str | None]:
+    def _own(self, symbol: str, ctx: RiskContext, epoch: int | None) -> ContractGreeks | None:
+        """The order's own contract's Greeks; within one epoch each contract is asked once."""
+        last = self._last
+        if epoch is None or epoch != last.epoch:
+            return self._greeks(symbol, ctx)
+        memo = last.by_symbol
+        if symbol in memo:
+            return memo[symbol]
+        greeks = self._greeks(symbol, ctx)
+        if option_of(symbol) is not None:
+            memo[symbol] = greeks
+        return greeks
+
+    def _portfolio(self, ctx: RiskContext, epoch: int | None) -> tuple[list[float], str | None]:
         """Net dollar Greeks of what is held and working, and the first contract whose Greeks
         are unknown when that rejects. The sums are kept while the exposure is the same object
         (the view rebuilds it only when the book changes) and either the Greeks source's epoch
@@ -76,21 +89,21 @@ class GreeksLimit:
         exposure = ctx.exposure()
         last = self._last
         if exposure is not last.exposure or last.shares:
-            return self._sum(exposure, ctx)
-        epoch = ctx.greeks_epoch()
+            return self._sum(exposure, ctx, epoch)
         if epoch is not None:
             if epoch == last.epoch:
                 return last.totals, last.unknown
-            return self._sum(exposure, ctx)
+            return self._sum(exposure, ctx, epoch)
         fetch = ctx.greeks
         for sym, before in zip(last.symbols, last.greeks, strict=True):
             if fetch(sym) is not before:
-                return self._sum(exposure, ctx)
+                return self._sum(exposure, ctx, epoch)
         return last.totals, last.unknown
 
-    def _sum(self, exposure: Exposure, ctx: RiskContext) -> tuple[list[float], str | None]:
+    def _sum(
+        self, exposure: Exposure, ctx: RiskContext, epoch: int | None
+    ) -> tuple[list[float], str | None]:
         reject_unknown = self._on[1]
-        epoch = ctx.greeks_epoch()
         last = self._last
         delta = gamma = vega = theta = 0.0
         unknown = None
@@ -127,7 +140,9 @@ class GreeksLimit:
         enabled, reject_unknown = self._on
         if not enabled:
             return APPROVE
-        own = self._greeks(request.symbol, ctx)
+        epoch = ctx.greeks_epoch()
+        totals, unknown = self._portfolio(ctx, epoch)  # first: it may start the epoch's memo
+        own = self._own(request.symbol, ctx, epoch)
         if own is None:
             if reject_unknown:
                 return Reject(
@@ -135,7 +150,6 @@ class GreeksLimit:
                     f"Greeks of {request.symbol} unknown: cannot check the portfolio Greeks limits",
                 )
             return APPROVE
-        totals, unknown = self._portfolio(ctx)
         if unknown is not None:
             return Reject(
                 self.name,

@@ -103,7 +103,9 @@ def test_portfolio_sums_are_kept_within_an_epoch_and_redone_when_it_moves():
     assert sorted(ctx.asked) == [CALL, PUT]  # the held call summed, the order's own put
     ctx.asked.clear()
     assert rule.check(buy(CALL, 3), ctx) is APPROVE  # 75,000 held + 112,500
-    assert ctx.asked == [CALL]  # only the order's own contract: the held sum was kept
+    assert ctx.asked == []  # the held sum was kept, and the call's Greeks of this epoch
+    assert rule.check(buy(PUT, 1), ctx) is APPROVE
+    assert ctx.asked == []  # the put, the first order's own contract, was asked once
     # The source refreshes: delta 0.9 makes the held calls 135,000, one more 202,500.
     ctx.greek_table[CALL] = ContractGreeks(0.9, 0.01, 0.40, -0.80, 750.0)
     ctx.epoch += 1
@@ -120,4 +122,4 @@ def test_a_new_book_is_summed_again_within_the_same_epoch():
     ctx.asked.clear()
     decision = rule.check(buy(CALL, 1), ctx)
     assert isinstance(decision, Reject) and "187,500 → 225,000" in decision.reason
-    assert ctx.asked == [CALL]  # the order's own: the held call's Greeks of this epoch kept
+    assert ctx.asked == []  # the new book summed with the Greeks already asked this epoch
