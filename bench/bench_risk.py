@@ -4,9 +4,9 @@ Every rule is on (Greeks limits and a premium cap included), over the bot's real
 3 positions held, 100 contracts traded and flat, 2 working entries, 300 finished orders earlier
 in the day, 2,000 quoted contracts, the bot's `QuoteGreeks` with its cache warm (one epoch
 spans the run). Measured per `RiskManager.check` call (wall and thread CPU time): an entry that
-passes every rule (the longest path), an exit, an entry right after a fill (the view rebuilt its
-kept sums in the fill's handler, the Greeks limit sums the new book in the check; decision 0355)
-and one where nothing was rebuilt before the check, and an entry resized by the size limits.
+passes every rule (the longest path), an exit, an entry right after a fill (the view and the
+Greeks limit rebuilt their kept sums in the fill's handler, decision 0355) and one where nothing
+was rebuilt before the check, and an entry resized by the size limits.
 Then each rule alone, to show where the time goes, and the timer's own cost and tail (an empty
 timed region). Goal: p99 < 20 µs.
 
@@ -272,8 +272,8 @@ def main() -> None:
         report_both("exit (position-reducing)", timed(manager, exit_, clock, bot, view))
 
         def entry_after_fill(i: int) -> OrderRequest:
-            # What a fill moves (decision 0355): the view rebuilds its sums in the fill's
-            # handler (`refresh`), the Greeks limit sums the new book in the check.
+            # What a fill moves (decision 0355): the view and the Greeks limit rebuild their
+            # sums in the fill's handler (`refresh`), before the next check.
             bot.portfolio.version += 1
             bot.orders.version += 1
             view.refresh()

@@ -93,6 +93,7 @@ class AccountView:
         if not self._checking:
             self.open_trade_count()  # rebuilds the book if it moved, and counts the trades
             self.equity  # noqa: B018 - re-marks equity if the portfolio moved
+            self.orders.risk.warm(self)  # the Greeks limit sums the new book
 
     def now(self) -> datetime:
         """The clock, read once per risk check (at `begin_check`)."""

@@ -43,6 +43,14 @@ class StatefulRule(Protocol):
     def on_approved(self, request: OrderRequest, now: datetime) -> None: ...
 
 
+@runtime_checkable
+class WarmingRule(Protocol):
+    """A rule that keeps sums over the account (the Greeks limit): `warm` lets it rebuild them
+    when the books change, in that event's handler, instead of in the next order's check."""
+
+    def warm(self, ctx: RiskContext) -> None: ...
+
+
 class Verdict(NamedTuple):
     """The outcome for one order: the request to send (possibly resized) or the rejection.
     A named tuple: immutable like a frozen dataclass, and about three times cheaper to build
@@ -74,6 +82,13 @@ class RiskManager:
             r.check for r in rules if not getattr(r, "entry_only", False)
         )
         self._on_approved = tuple(r.on_approved for r in rules if isinstance(r, StatefulRule))
+        self._warm = tuple(r.warm for r in rules if isinstance(r, WarmingRule))
+
+    def warm(self, ctx: RiskContext) -> None:
+        """Let the rules that keep sums over the account rebuild them now (called by the
+        bot's view after a fill or an order's status change, outside any check)."""
+        for warm in self._warm:
+            warm(ctx)
 
     def check(self, request: OrderRequest, ctx: RiskContext) -> Verdict:
         resizes: list[Resize] | None = None

@@ -136,6 +136,11 @@ class GreeksLimit:
         last.totals, last.unknown = totals, unknown
         return totals, unknown
 
+    def warm(self, ctx: RiskContext) -> None:
+        """Sum the portfolio's Greeks now (the books changed), not in the next check."""
+        if self._on[0]:
+            self._portfolio(ctx, ctx.greeks_epoch())
+
     def check(self, request: OrderRequest, ctx: RiskContext) -> Decision:
         enabled, reject_unknown = self._on
         if not enabled:

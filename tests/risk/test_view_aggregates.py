@@ -202,7 +202,8 @@ def test_market_watch_counts_only_watched_symbols():
 
 def test_a_fill_rebuilds_the_views_sums_in_its_handler_not_in_the_next_check():
     clock = SimClock(START)
-    bot = build_bot(make_settings(strategies={}), clock, run_tag="agg")
+    greeks = {"max_abs_delta_dollars": 10**9, "on_unknown": "ignore"}
+    bot = build_bot(make_settings(strategies={}, risk={"greeks": greeks}), clock, run_tag="agg")
     view = view_of(bot)
     liven(bot, clock, CALL)
     bot.orders.submit(
@@ -214,6 +215,7 @@ def test_a_fill_rebuilds_the_views_sums_in_its_handler_not_in_the_next_check():
         bot.portfolio.version,
         bot.orders.version,
     )
+    assert bot.risk.rule("greeks")._last.exposure is book.exposure  # summed by `warm` too
     view.begin_check()
     assert view.exposure() is book.exposure  # the check reads it as it is
     view.end_check()
