@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from bot.combo_orders import ComboOrder
 from bot.reconcile import reconcile, restore
 from bot.spread_exits import close_spread
 from bot.wiring import Bot
@@ -152,16 +153,21 @@ def test_a_denied_spread_entry_stores_no_bracket() -> None:
     assert bot.store.active_brackets() == []
 
 
-def test_flatten_replaces_a_closing_combo_resting_at_a_limit() -> None:
-    """A take-profit combo rests at the net mid when a flatten comes: it is cancelled and the
-    spread closes by the flatten policy, with no second closing combo sent alongside it (the
-    risk gate would refuse that one, with a denial notice to the trader)."""
+def resting_take_profit() -> tuple[Bot, ComboOrder]:
+    """A spread held, with a take-profit combo resting at the net mid (smart: not marketable)."""
     clock = SimClock(T0)
     bot = combo_bot(clock=clock, execution={"entry": {"style": "natural"}})
     bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock)))
     quotes(bot, (3.00, 3.20), (1.00, 1.10))
     legs = next(iter(bot.orders.combos.combos.values())).spec.legs
-    resting = close_spread(bot.engine, legs, 8, "take_profit", "test: take profit", "t")
+    return bot, close_spread(bot.engine, legs, 8, "take_profit", "test: take profit", "t")
+
+
+def test_flatten_replaces_a_closing_combo_resting_at_a_limit() -> None:
+    """A take-profit combo rests at the net mid when a flatten comes: it is cancelled and the
+    spread closes by the flatten policy, with no second closing combo sent alongside it (the
+    risk gate would refuse that one, with a denial notice to the trader)."""
+    bot, resting = resting_take_profit()
     assert resting.status is OrderStatus.ACCEPTED  # smart: at the net mid, not marketable
     bot.engine.flatten("test: flatten")
     assert exits(bot) == [("test: take profit", "cancelled", 8), ("test: flatten", "filled", 8)]
@@ -170,12 +176,7 @@ def test_flatten_replaces_a_closing_combo_resting_at_a_limit() -> None:
 
 
 def test_flatten_of_a_spread_waits_for_a_cancel_the_venue_confirms_later() -> None:
-    clock = SimClock(T0)
-    bot = combo_bot(clock=clock, execution={"entry": {"style": "natural"}})
-    bot.engine.strategies.append(GuardedStrategy(ProtectedSpread(bot.market, clock)))
-    quotes(bot, (3.00, 3.20), (1.00, 1.10))
-    legs = next(iter(bot.orders.combos.combos.values())).spec.legs
-    resting = close_spread(bot.engine, legs, 8, "take_profit", "test: take profit", "t")
+    bot, resting = resting_take_profit()
     venue_cancel, asked = bot.broker.cancel, list[str]()
     bot.broker.cancel = asked.append  # type: ignore[method-assign,assignment]
     bot.engine.flatten("test: flatten")
