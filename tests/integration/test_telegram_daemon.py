@@ -42,10 +42,11 @@ pytestmark = [pytest.mark.integration,
 HOLDING_SCALPER = {"scalping": {"target_pct": 5.0, "stop_pct": 0.9, "time_stop": "PT3H"}}
 # Recorded quotes are released at the minute's end: the test's own entry skips the freshness and
 # liquidity screens (the state gate and the sizing limits stay on).
-# The strategy may already hold three positions when the test enters: room for more, so the
-# test's entry is never the fourth trade refused by max_concurrent_trades (an intermittent race).
+# How far the 600x replay has got when the test enters varies from run to run (the cause of an
+# intermittent failure): the entry may come in the session's first five minutes, or when the
+# strategy already holds three positions. Neither window nor count is what this test is about.
 QUIET_RISK = {"disabled_rules": ["volume", "open_interest", "duplicate_order", "spread",
-                                 "zero_dte_cutoff", "stale_quote"],
+                                 "zero_dte_cutoff", "stale_quote", "session_window"],
               "max_concurrent_trades": 20}
 
 
