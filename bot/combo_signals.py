@@ -60,7 +60,7 @@ def act_on_combo(engine: Engine, signal: Signal) -> str | None:
         return None
     assert engine.execution is not None
     if signal.action is SignalAction.SELL_TO_CLOSE:
-        held = held_combos(engine, spec.legs)
+        held = held_combos(engine.portfolio, spec.legs)
         if held <= 0 or closing_working(engine, spec.legs):
             return None
         closed = close_spread(engine, spec.legs, held, "take_profit", signal.reason,
@@ -132,7 +132,7 @@ def flatten_combos(engine: Engine, reason: str, symbol: str | None = None) -> li
             continue
         if symbol is not None and all(leg.symbol != symbol for leg in spec.legs):
             continue
-        if min(held_combos(engine, spec.legs), combo.filled_quantity) <= 0:
+        if min(held_combos(engine.portfolio, spec.legs), combo.filled_quantity) <= 0:
             continue
         cancel_limit_closes(engine, spec.legs)  # a resting take-profit must not hold it up
         if closing_working(engine, spec.legs):  # the venue has not confirmed the cancel yet
@@ -157,7 +157,7 @@ def flatten_after_cancel(engine: Engine, cancelled: ComboOrder) -> None:
 
 
 def _flatten_spread(engine: Engine, entry: ComboOrder, reason: str) -> ComboOrder | None:
-    held = min(held_combos(engine, entry.spec.legs), entry.filled_quantity)
+    held = min(held_combos(engine.portfolio, entry.spec.legs), entry.filled_quantity)
     if held <= 0:
         return None
     return close_spread(engine, entry.spec.legs, held, "flatten", reason, entry.spec.strategy)

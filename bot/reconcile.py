@@ -17,6 +17,7 @@ from bot.combo_brackets import SpreadBracket, SpreadBracketBook
 from bot.events import Notice
 from bot.order_manager import OrderManager
 from bot.portfolio import Portfolio, multiplier
+from bot.spread_exits import held_combos
 from bot.store.store import Store
 from brokers.base import Broker, BrokerError
 from brokers.fill_match import twin_of
@@ -84,8 +85,7 @@ def resume_brackets(store: Store, orders: OrderManager, portfolio: Portfolio,
         combo = orders.combos.combos.get(entry_id)
         if combo is not None:
             legs = combo.spec.legs
-            if combo.status.is_open or min(
-                    _held(portfolio, leg.symbol, leg.side) // leg.ratio for leg in legs) > 0:
+            if combo.status.is_open or held_combos(portfolio, legs) > 0:
                 spreads.add(SpreadBracket(bracket, legs))
                 continue
         elif portfolio.quantity(symbol) != 0 or symbol in entering:
@@ -93,10 +93,6 @@ def resume_brackets(store: Store, orders: OrderManager, portfolio: Portfolio,
             continue
         store.close_bracket(entry_id, None)
 
-
-def _held(portfolio: Portfolio, symbol: str, side: Side) -> int:
-    quantity = portfolio.quantity(symbol)
-    return max(quantity, 0) if side is Side.BUY else max(-quantity, 0)
 
 
 async def reconcile(store: Store, broker: Broker, orders: OrderManager,

@@ -19,15 +19,16 @@ if TYPE_CHECKING:
     from bot.combo_orders import ComboOrder
     from bot.engine import Engine
     from bot.execution import ComboChain, Kind
+    from bot.portfolio import Portfolio
 
 
-def held_combos(engine: Engine, legs: tuple[Leg, ...]) -> int:
+def held_combos(portfolio: Portfolio, legs: tuple[Leg, ...]) -> int:
     """Whole combos of `legs` still held the way they were opened."""
-    return min(_held(engine, leg) // leg.ratio for leg in legs)
+    return min(_held(portfolio, leg) // leg.ratio for leg in legs)
 
 
-def _held(engine: Engine, leg: Leg) -> int:
-    quantity = engine.portfolio.quantity(leg.symbol)
+def _held(portfolio: Portfolio, leg: Leg) -> int:
+    quantity = portfolio.quantity(leg.symbol)
     return max(quantity, 0) if leg.side is Side.BUY else max(-quantity, 0)
 
 
@@ -81,7 +82,7 @@ def spread_time_stops(engine: Engine, now: datetime) -> None:
 
 
 def _fire(engine: Engine, spread: SpreadBracket, kind: str, why: str) -> None:
-    held = held_combos(engine, spread.legs)
+    held = held_combos(engine.portfolio, spread.legs)
     entry = engine.orders.combos.combos.get(spread.entry_id)
     if entry is not None:
         held = min(held, entry.filled_quantity)
@@ -95,7 +96,7 @@ def _fire(engine: Engine, spread: SpreadBracket, kind: str, why: str) -> None:
 def settle_spreads(engine: Engine, symbol: str) -> None:
     """After a fill in `symbol`: a spread no longer held is done with; its bracket closes."""
     for spread in engine.spread_brackets.with_leg(symbol):
-        if held_combos(engine, spread.legs) == 0:
+        if held_combos(engine.portfolio, spread.legs) == 0:
             engine.spread_brackets.remove(spread.entry_id)
             engine.orders.store.close_bracket(spread.entry_id, spread.bracket.exit_id)
         elif spread.bracket.exit_id is not None and not closing_working(engine, spread.legs):
@@ -105,5 +106,6 @@ def settle_spreads(engine: Engine, symbol: str) -> None:
 def rearm_spread(engine: Engine, chain: ComboChain) -> None:
     """A closing combo worked in steps gave up: its spread's bracket may fire again."""
     for spread in engine.spread_brackets.by_entry.values():
-        if spread.bracket.exit_id == chain.chain_id and held_combos(engine, spread.legs) > 0:
+        if spread.bracket.exit_id == chain.chain_id and (
+                held_combos(engine.portfolio, spread.legs) > 0):
             spread.bracket.exit_id = None
